@@ -1,0 +1,64 @@
+# pgtfree: deferred freeing of kernel page tables on Linux 6.12, its
+# administration tool and its tests.  `make help` lists the targets.
+
+# The Debian linux-source-6.12 version the series is tested on.
+LINUX_SOURCE_PIN := 6.12.117-1~deb12u1
+export LINUX_SOURCE_PIN
+
+TOP    := $(CURDIR)
+KTREE  := $(TOP)/build/linux
+KOUT   := $(TOP)/build/kernel
+BIN    := $(TOP)/build/bin
+STOUT  := $(TOP)/build/selftests
+export KERNEL_TREE := $(KTREE)
+export KERNEL_OUT  := $(KOUT)
+
+.PHONY: help deps kernel-tree export-patches patches-check kernel tool \
+	selftests build run shell vm-exec check host-check guest-check
+
+help:
+	@echo 'make run             build what is missing, boot the kernel, show the feature'
+	@echo 'make check           every test: host tests, then the guest suites'
+	@echo 'make shell           an interactive shell in the guest'
+	@echo 'make vm-exec CMD=..  run CMD in the guest'
+	@echo 'make kernel-tree     prepare build/linux (Debian source + patches/)'
+	@echo 'make export-patches  write patches/ from build/linux commits'
+	@echo 'make patches-check   fail if build/linux holds work patches/ lacks'
+	@echo 'make kernel tool selftests   build one part'
+
+deps:
+	@scripts/deps
+
+kernel-tree: deps
+	@scripts/kpatches tree
+
+export-patches:
+	@scripts/kpatches export
+
+patches-check:
+	@scripts/kpatches check
+
+kernel: kernel-tree
+	@scripts/build-kernel
+
+tool: deps
+	@$(MAKE) -s -C tools/pgtfree OUTPUT=$(BIN)/
+
+selftests: kernel-tree
+	@mkdir -p $(STOUT)/pgtable_free
+	@$(MAKE) -s -C $(KTREE)/tools/testing/selftests/pgtable_free \
+		OUTPUT=$(STOUT)/pgtable_free
+
+build: kernel tool selftests
+
+run: build
+	@scripts/vm-exec --quiet -- scripts/tour
+
+shell: build
+	@scripts/vm-exec --interactive
+
+vm-exec: build
+	@scripts/vm-exec -- '$(CMD)'
+
+check: deps
+	@scripts/check

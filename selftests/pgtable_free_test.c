@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of the deferred freeing of kernel page tables through its ABI:
+ * /sys/kernel/mm/pgtable_free/ and the CONFIG_TEST_PGTABLE_FREE hooks in
+ * debugfs, which free kernel page tables through the real paths.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+
+#define SYSFS	"/sys/kernel/mm/pgtable_free/"
+#define HOOKS	"/sys/kernel/debug/pgtable_free/test/"
+
+static const char * const stat_names[] = {
+	"queued", "freed", "pending", "pending_max", "batches",
+	"freed_sync", "oom_freed", "oom_events",
+};
+
+enum { QUEUED, FREED, PENDING, PENDING_MAX, BATCHES, FREED_SYNC,
+       OOM_FREED, OOM_EVENTS, NR_STATS };
+
+struct stats {
+	unsigned long v[NR_STATS];
+};
+
+/* Read a whole small file; returns bytes read or -errno. */
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	else
+		buf[n] = '\0';
+	close(fd);
+	return n;
+}
+
+/* One write(2) of len bytes; returns 0 or -errno. */
+static int write_bytes(const char *path, const void *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	return write_bytes(path, s, strlen(s));
+}
+
+/* A counter file: one decimal number and a newline, or -1. */
+static long read_ulong(const char *path)
+{
+	char buf[64], *end;
+	unsigned long v;
+
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno || end == buf || strcmp(end, "\n"))
+		return -1;
+	return v;
+}
+
+static unsigned long stat_read(int item)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), SYSFS "stats/%s", stat_names[item]);
+	return read_ulong(path);
+}
+
+static void stats_read(struct stats *s)
+{
+	int i;
+
+	for (i = 0; i < NR_STATS; i++)
+		s->v[i] = stat_read(i);
+}
+
+#define DELTA(before, item) (stat_read(item) - (before)->v[item])
+
+static int hook(const char *name, unsigned long n)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lu\n", n);
+	return write_str(name, buf);
+}
+
+static long hook_result(const char *name)
+{
+	return read_ulong(name);
+}
+
+static void read_mode(char *buf, size_t size)
+{
+	if (read_file(SYSFS "mode", buf, size) < 0)
+		buf[0] = '\0';
+}
+
+/* Wait up to ms milliseconds for the list to empty. */
+static bool wait_pending_zero(int ms)
+{
+	while (stat_read(PENDING) != 0 && ms-- > 0)
+		usleep(1000);
+	return stat_read(PENDING) == 0;
+}
+
+static long mem_free_kb(void)
+{
+	char buf[4096], *p;
+
+	if (read_file("/proc/meminfo", buf, sizeof(buf)) <= 0)
+		return -1;
+	p = strstr(buf, "MemFree:");
+	return p ? strtol(p + 8, NULL, 10) : -1;
+}
+
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu % sysconf(_SC_NPROCESSORS_ONLN), &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+FIXTURE(pgtable_free) {
+	char mode[32];
+};
+
+FIXTURE_SETUP(pgtable_free)
+{
+	if (access(SYSFS, F_OK))
+		SKIP(return, "kernel lacks CONFIG_ASYNC_KERNEL_PGTABLE_FREE");
+	if (geteuid())
+		SKIP(return, "must run as root");
+	if (access(HOOKS "hold", W_OK))
+		SKIP(return, "needs CONFIG_TEST_PGTABLE_FREE and debugfs at /sys/kernel/debug");
+	read_mode(self->mode, sizeof(self->mode));
+	ASSERT_EQ(0, write_str(SYSFS "mode", "async"));
+	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
+	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+}
+
+FIXTURE_TEARDOWN(pgtable_free)
+{
+	if (access(HOOKS "hold", W_OK))
+		return;
+	write_str(HOOKS "hold", "0");
+	write_str(SYSFS "mode", strstr(self->mode, "[sync]") ? "sync" : "async");
+	write_str(SYSFS "drain", "1");
+}
+
+/* Every counter: one decimal value and a newline; at rest they add up. */
+TEST_F(pgtable_free, stats_format)
+{
+	struct stats s;
+	int i;
+
+	stats_read(&s);
+	for (i = 0; i < NR_STATS; i++)
+		ASSERT_NE((unsigned long)-1, s.v[i]) TH_LOG("stats/%s", stat_names[i]);
+	EXPECT_EQ(s.v[QUEUED], s.v[FREED] + s.v[PENDING]);
+	EXPECT_GE(s.v[PENDING_MAX], s.v[PENDING]);
+}
+
+/* Tables freed through pmd_free_pte_page() are queued, then drained. */
+TEST_F(pgtable_free, vmap_huge_held_then_drained)
+{
+	const unsigned long n = 200;
+	struct stats before;
+	long freed;
+
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
+	stats_read(&before);
+	ASSERT_EQ(0, hook(HOOKS "vmap_huge", n));
+	freed = hook_result(HOOKS "vmap_huge");
+	ASSERT_EQ(n, freed) TH_LOG("the huge vmap path freed %ld of %lu tables", freed, n);
+
+	EXPECT_EQ(freed, DELTA(&before, QUEUED));
+	EXPECT_EQ(freed, DELTA(&before, PENDING));
+	EXPECT_EQ(0, DELTA(&before, FREED));
+	EXPECT_GE(stat_read(PENDING_MAX), (unsigned long)freed);
+
+	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+	EXPECT_EQ(0, stat_read(PENDING));
+	EXPECT_EQ(freed, DELTA(&before, FREED));
+	EXPECT_EQ(1, DELTA(&before, BATCHES));
+	EXPECT_EQ(stat_read(QUEUED), stat_read(FREED) + stat_read(PENDING));
+}
+
+/* Tables from the allocators, some freed in atomic context. */
+TEST_F(pgtable_free, alloc_free_counts)
+{
+	const unsigned long n = 300;
+	struct stats before;
+
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
+	stats_read(&before);
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", n));
+	ASSERT_EQ(n, hook_result(HOOKS "alloc_free"));
+	EXPECT_EQ(n, DELTA(&before, QUEUED));
+	EXPECT_EQ(n, DELTA(&before, PENDING));
+	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
+	ASSERT_TRUE(wait_pending_zero(5000));
+	EXPECT_EQ(n, DELTA(&before, FREED));
+	EXPECT_GE(DELTA(&before, BATCHES), 1);
+}
+
+/* The work item alone empties the list, in batches. */
+TEST_F(pgtable_free, worker_drains)
+{
+	const unsigned long n = 1000;
+	struct stats before;
+	unsigned long batches;
+
+	stats_read(&before);
+	ASSERT_EQ(0, hook(HOOKS "vmap_huge", n));
+	ASSERT_EQ(n, hook_result(HOOKS "vmap_huge"));
+	ASSERT_TRUE(wait_pending_zero(10000));
+	EXPECT_EQ(n, DELTA(&before, QUEUED));
+	EXPECT_EQ(n, DELTA(&before, FREED));
+	batches = DELTA(&before, BATCHES);
+	EXPECT_GE(batches, 1);
+	EXPECT_LE(batches, n);
+	TH_LOG("%lu tables freed in %lu batches", n, batches);
+}
+
+struct burst {
+	int cpu;
+	const char *hook;
+	unsigned long n;
+	int err;
+};
+
+static void *burst_thread(void *arg)
+{
+	struct burst *b = arg;
+
+	pin_to_cpu(b->cpu);
+	b->err = hook(b->hook, b->n);
+	return NULL;
+}
+
+/* 10,000 frees from two CPUs at once: nothing lost, nothing leaked. */
+TEST_F(pgtable_free, burst_two_cpus)
+{
+	struct burst b[2] = {
+		{ 0, HOOKS "alloc_free", 5000, 0 },
+		{ 1, HOOKS "alloc_free", 5000, 0 },
+	};
+	pthread_t t[2];
+	struct stats before;
+	long free_before, free_after;
+	int i;
+
+	free_before = mem_free_kb();
+	stats_read(&before);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, burst_thread, &b[i]));
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, b[i].err);
+	}
+	ASSERT_TRUE(wait_pending_zero(20000));
+	EXPECT_EQ(10000, DELTA(&before, QUEUED));
+	EXPECT_EQ(10000, DELTA(&before, FREED));
+	EXPECT_EQ(stat_read(QUEUED), stat_read(FREED) + stat_read(PENDING));
+
+	/* 10,000 pages are 40 MB: a leak of the burst cannot hide in 4 MB. */
+	free_after = mem_free_kb();
+	TH_LOG("MemFree %ld kB before, %ld kB after", free_before, free_after);
+	EXPECT_LE(free_before - free_after, 4096);
+}
+
+TEST_F(pgtable_free, mode_read_write)
+{
+	char buf[64];
+
+	ASSERT_GT(read_file(SYSFS "mode", buf, sizeof(buf)), 0);
+	EXPECT_STREQ("[async] sync\n", buf);
+	ASSERT_EQ(0, write_str(SYSFS "mode", "sync\n"));
+	read_mode(buf, sizeof(buf));
+	EXPECT_STREQ("async [sync]\n", buf);
+	ASSERT_EQ(0, write_str(SYSFS "mode", "sync"));
+	read_mode(buf, sizeof(buf));
+	EXPECT_STREQ("async [sync]\n", buf);
+	ASSERT_EQ(0, write_str(SYSFS "mode", "async"));
+	read_mode(buf, sizeof(buf));
+	EXPECT_STREQ("[async] sync\n", buf);
+}
+
+/* Bad values fail with EINVAL in either mode and change nothing. */
+TEST_F(pgtable_free, mode_bad_input)
+{
+	static const char * const bad[] = {
+		"\n", " ", " sync", "sync ", "\tsync", "Sync", "SYNC", "1", "0",
+		"async sync", "[async]", "sync\n\n", "asyncx", "syn", "-1",
+	};
+	char big[4096], before[64], after[64];
+	const char garbage[] = { 's', 'y', 'n', 'c', '\0', 'x' };
+	const char binary[] = { 0x00, (char)0xff, 0x7f, (char)0x80, '\n' };
+	int start, i, fd;
+
+	for (start = 0; start < 2; start++) {
+		ASSERT_EQ(0, write_str(SYSFS "mode", start ? "sync" : "async"));
+		read_mode(before, sizeof(before));
+		for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+			EXPECT_EQ(-EINVAL, write_str(SYSFS "mode", bad[i]))
+				TH_LOG("value '%s'", bad[i]);
+			read_mode(after, sizeof(after));
+			EXPECT_STREQ(before, after);
+		}
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "sync", 4);
+		EXPECT_EQ(-EINVAL, write_bytes(SYSFS "mode", big, sizeof(big)));
+		EXPECT_EQ(-EINVAL, write_bytes(SYSFS "mode", garbage, sizeof(garbage)));
+		EXPECT_EQ(-EINVAL, write_bytes(SYSFS "mode", binary, sizeof(binary)));
+
+		/* A value split over two writes is two bad values. */
+		fd = open(SYSFS "mode", O_WRONLY);
+		ASSERT_GE(fd, 0);
+		EXPECT_EQ(-1, write(fd, "sy", 2));
+		EXPECT_EQ(EINVAL, errno);
+		EXPECT_EQ(-1, write(fd, "nc", 2));
+		EXPECT_EQ(EINVAL, errno);
+		/* An empty write never reaches the kernel's store. */
+		EXPECT_EQ(0, write(fd, "", 0));
+		close(fd);
+
+		read_mode(after, sizeof(after));
+		EXPECT_STREQ(before, after);
+	}
+}
+
+TEST_F(pgtable_free, drain)
+{
+	static const char * const bad[] = { "0", "2", "yes", "\n", " 1", "1 1", "11" };
+	struct stats before;
+	int i;
+
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
+	stats_read(&before);
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 30));
+	EXPECT_EQ(30, DELTA(&before, PENDING));
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		EXPECT_EQ(-EINVAL, write_str(SYSFS "drain", bad[i])) TH_LOG("value '%s'", bad[i]);
+		EXPECT_EQ(30, DELTA(&before, PENDING));
+	}
+	EXPECT_EQ(-EINVAL, write_bytes(SYSFS "drain", "1\0", 2));
+	EXPECT_EQ(0, write_str(SYSFS "drain", "1\n"));
+	EXPECT_EQ(0, stat_read(PENDING));
+	EXPECT_EQ(30, DELTA(&before, FREED));
+	EXPECT_EQ(1, DELTA(&before, BATCHES));
+}
+
+/* Sync mode frees at once; switching to it drains what is pending. */
+TEST_F(pgtable_free, sync_mode)
+{
+	struct stats before;
+
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
+	stats_read(&before);
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 20));
+	EXPECT_EQ(20, DELTA(&before, PENDING));
+	ASSERT_EQ(0, write_str(SYSFS "mode", "sync"));
+	EXPECT_EQ(0, stat_read(PENDING));
+	EXPECT_EQ(20, DELTA(&before, FREED));
+
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 50));
+	ASSERT_EQ(0, hook(HOOKS "vmap_huge", 50));
+	EXPECT_EQ(50, hook_result(HOOKS "vmap_huge"));
+	EXPECT_EQ(100, DELTA(&before, FREED_SYNC));
+	EXPECT_EQ(20, DELTA(&before, QUEUED));
+	EXPECT_EQ(0, stat_read(PENDING));
+}
+
+/* Run fn as an unprivileged user in a child; returns its exit status. */
+static int as_nobody(int (*fn)(void))
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		    setresuid(65534, 65534, 65534))
+			_exit(100);
+		_exit(fn());
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int nobody_checks(void)
+{
+	char buf[64];
+
+	if (read_file(SYSFS "stats/queued", buf, sizeof(buf)) <= 0)
+		return 1;
+	if (read_file(SYSFS "mode", buf, sizeof(buf)) <= 0)
+		return 2;
+	if (write_str(SYSFS "mode", "sync") != -EACCES)
+		return 3;
+	if (write_str(SYSFS "drain", "1") != -EACCES)
+		return 4;
+	if (write_str(HOOKS "hold", "1") != -EACCES)
+		return 5;
+	if (read_file(HOOKS "vmap_huge", buf, sizeof(buf)) != -EACCES)
+		return 6;
+	if (read_file("/sys/kernel/debug/pgtable_free/stats", buf, sizeof(buf)) != -EACCES)
+		return 7;
+	return 0;
+}
+
+/* Others can read the statistics and the mode, and change nothing. */
+TEST_F(pgtable_free, unprivileged)
+{
+	char before[64], after[64];
+
+	read_mode(before, sizeof(before));
+	EXPECT_EQ(0, as_nobody(nobody_checks));
+	read_mode(after, sizeof(after));
+	EXPECT_STREQ(before, after);
+}
+
+static volatile bool flipping;
+
+static void *free_loop(void *arg)
+{
+	int *err = arg;
+
+	pin_to_cpu(1);
+	while (flipping)
+		if (hook(HOOKS "alloc_free", 20) || hook(HOOKS "vmap_huge", 5))
+			*err = 1;
+	return NULL;
+}
+
+/* Mode switches racing with frees on another CPU lose nothing. */
+TEST_F(pgtable_free, mode_flip_while_freeing)
+{
+	pthread_t t;
+	int err = 0, i;
+
+	pin_to_cpu(0);
+	flipping = true;
+	ASSERT_EQ(0, pthread_create(&t, NULL, free_loop, &err));
+	for (i = 0; i < 300; i++)
+		ASSERT_EQ(0, write_str(SYSFS "mode", i & 1 ? "async" : "sync"));
+	flipping = false;
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, err);
+	ASSERT_EQ(0, write_str(SYSFS "mode", "async"));
+	ASSERT_TRUE(wait_pending_zero(10000));
+	EXPECT_EQ(stat_read(QUEUED), stat_read(FREED) + stat_read(PENDING));
+	EXPECT_EQ(0, stat_read(PENDING));
+}
+
+/* The OOM notifier frees a held list, says so, and counts it. */
+TEST_F(pgtable_free, oom_frees_pending)
+{
+	char line[1024], want[128];
+	struct stats before;
+	bool seen = false;
+	unsigned long pending;
+	pid_t victim;
+	int kmsg, status;
+	ssize_t n;
+
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 64));
+	stats_read(&before);
+	pending = before.v[PENDING];
+	ASSERT_GE(pending, 64);
+
+	victim = fork();
+	ASSERT_GE(victim, 0);
+	if (!victim) {
+		write_str("/proc/self/oom_score_adj", "1000");
+		for (;;)
+			pause();
+	}
+	usleep(100000);
+
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	ASSERT_GE(kmsg, 0);
+	lseek(kmsg, 0, SEEK_END);
+	ASSERT_EQ(0, write_str("/proc/sysrq-trigger", "f"));
+
+	EXPECT_EQ(0, stat_read(PENDING));
+	EXPECT_EQ(pending, DELTA(&before, OOM_FREED));
+	EXPECT_EQ(1, DELTA(&before, OOM_EVENTS));
+	EXPECT_EQ(pending, DELTA(&before, FREED));
+
+	snprintf(want, sizeof(want), "freed %lu pending kernel page table pages (%lu kB)",
+		 pending, pending * (sysconf(_SC_PAGESIZE) / 1024));
+	while ((n = read(kmsg, line, sizeof(line) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
+		if (n > 0) {
+			line[n] = '\0';
+			seen |= strstr(line, want) != NULL;
+		}
+	}
+	close(kmsg);
+	EXPECT_TRUE(seen) TH_LOG("no '%s' in the kernel log", want);
+
+	/* A sysrq OOM kills regardless: the sacrificial child, not us. */
+	kill(victim, SIGKILL);
+	ASSERT_EQ(victim, waitpid(victim, &status, 0));
+}
+
+TEST_HARNESS_MAIN
