@@ -1,0 +1,333 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# End-to-end test of pgtfree(8) against the real kernel, run as root
+# inside the test VM (CONFIG_ASYNC_KERNEL_PGTABLE_FREE=y,
+# CONFIG_TEST_PGTABLE_FREE=y).  Uses pgtfree from PATH, jq, setpriv and
+# the debugfs hooks in /sys/kernel/debug/pgtable_free/test/:
+#
+#   vmap_huge    write N: free N kernel PTE tables through the vmap huge
+#                mapping path; read: how many the last write freed
+#   alloc_free   write N: allocate and free N kernel page tables; read:
+#                the count of the last write
+#   hold         1: the background worker leaves the list alone
+#
+# Output: one TAP line per check, then "# Totals: pass:N fail:N skip:N";
+# exit status 1 if any check failed.  The mode and hold are restored on
+# exit, whatever happens.
+#
+# env: PGTFREE_E2E_SYSROOT=DIR  use DIR/sys/... instead of /sys (only to
+#      dry-run this script against a fake tree; the deltas then fail)
+set -u
+export LC_ALL=C
+
+root=${PGTFREE_E2E_SYSROOT:-}
+sysfs=$root/sys/kernel/mm/pgtable_free
+debugfs=$root/sys/kernel/debug
+hooks=$debugfs/pgtable_free/test
+pg=(pgtfree)
+[ -n "$root" ] && pg+=(--sysroot "$root")
+as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+
+n=0 npass=0 nfail=0 nskip=0
+ok() { n=$((n + 1)) npass=$((npass + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)) nfail=$((nfail + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)) nskip=$((nskip + 1)); echo "ok $n - $1 # SKIP $2"; }
+diag() { printf '%s\n' "$@" | head -n 30 | sed 's/^/# /'; }
+totals() { echo "# Totals: pass:$npass fail:$nfail skip:$nskip"; }
+
+# check DESCRIPTION EXPR...: EXPR is evaluated; on failure the last
+# command's output (in $out, $err, $rc) is shown
+check()
+{
+	local desc=$1
+
+	shift
+	if eval "$*"; then
+		ok "$desc"
+	else
+		notok "$desc"
+		diag "failed: $*" "exit status: ${rc:-}" "stdout:" "${out:-}" \
+			"stderr:" "${err:-}"
+	fi
+}
+
+# scheck A B DESCRIPTION EXPR...: a check on snapshots A and B, shown on
+# failure
+scheck()
+{
+	local a=$1 b=$2 desc=$3
+
+	shift 3
+	if eval "$*"; then
+		ok "$desc"
+	else
+		notok "$desc"
+		diag "failed: $*" \
+			"$a: $(jq -c '.pgtfree[0]' <"$tmp/$a.json" 2>&1)" \
+			"$b: $(jq -c '.pgtfree[0]' <"$tmp/$b.json" 2>&1)"
+	fi
+}
+
+tmp=$(mktemp -d /tmp/pgtfree-e2e.XXXXXX) || exit 1
+chmod 0755 "$tmp"
+
+# run ARGS...: pgtfree as root; sets out, err, rc
+run()
+{
+	"${pg[@]}" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+run_nobody()
+{
+	"${as_nobody[@]}" "${pg[@]}" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+# a counter straight from sysfs
+kval() { cat "$sysfs/stats/$1"; }
+
+# snap NAME: "pgtfree -J" into $tmp/NAME.json; get NAME KEY prints a value
+snap() { "${pg[@]}" -J >"$tmp/$1.json" 2>"$tmp/$1.err"; }
+get() { jq -r ".pgtfree[0].$2" <"$tmp/$1.json"; }
+delta() { echo $(($(get "$2" "$3") - $(get "$1" "$3"))); }
+
+hook() { echo "$2" >"$hooks/$1"; }
+
+# ---------------------------------------------------------------- setup
+
+orig_mode=
+cleanup()
+{
+	[ -w "$hooks/hold" ] && echo 0 >"$hooks/hold" 2>/dev/null
+	if [ -n "$orig_mode" ]; then
+		echo "$orig_mode" >"$sysfs/mode" 2>/dev/null ||
+			echo "# could not restore mode $orig_mode"
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fatal()
+{
+	notok "$1"
+	shift
+	diag "$@"
+	totals
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || fatal "running as root" "run this inside the VM as root"
+command -v pgtfree >/dev/null || fatal "pgtfree is in PATH" "PATH=$PATH"
+command -v jq >/dev/null || fatal "jq is installed"
+[ -d "$sysfs" ] || fatal "$sysfs exists" \
+	"the kernel lacks CONFIG_ASYNC_KERNEL_PGTABLE_FREE"
+if [ -z "$root" ] && [ ! -d "$debugfs/pgtable_free" ]; then
+	mount -t debugfs debugfs "$debugfs" 2>/dev/null
+fi
+have_hooks=1
+for h in vmap_huge alloc_free hold; do
+	[ -e "$hooks/$h" ] || have_hooks=0
+done
+
+orig_mode=$("${pg[@]}" mode 2>/dev/null)
+case $orig_mode in
+async | sync) ok "pgtfree mode reads the mode ($orig_mode)" ;;
+*) orig_mode=; fatal "pgtfree mode reads the mode" "got: '$orig_mode'" ;;
+esac
+
+# ---------------------------------------------------------------- status
+
+run -V
+check "pgtfree -V" '[ "$rc" -eq 0 ] && [ "$out" = "pgtfree 0.1" ]'
+run
+check "status: exit 0, no stderr" '[ "$rc" -eq 0 ] && [ -z "$err" ]'
+check "status: header and one row" '[ "$(wc -l <"$tmp/out")" -eq 2 ]'
+run -J
+check "status -J: every counter is a number on this kernel" \
+	'[ "$rc" -eq 0 ] && jq -e ".pgtfree[0] | (.mode == \"async\" or .mode == \"sync\") and ([.pending, .pending_size, .pending_max, .queued, .freed, .batches, .freed_sync, .oom_freed, .oom_events] | all(type == \"number\"))" <"$tmp/out" >/dev/null'
+
+if [ $have_hooks -eq 0 ]; then
+	notok "debugfs hooks present in $hooks"
+	diag "CONFIG_TEST_PGTABLE_FREE=y and debugfs mounted are needed"
+fi
+
+# ---------------------------------------------------------------- hooks
+
+if [ $have_hooks -eq 1 ]; then
+	"${pg[@]}" mode async >/dev/null
+	hook hold 1
+	"${pg[@]}" drain >/dev/null
+	snap s0
+
+	scheck s0 s0 "at rest with hold=1: queued == freed + pending" \
+		'[ "$(get s0 queued)" -eq $(( $(get s0 freed) + $(get s0 pending) )) ]'
+
+	hook vmap_huge 8
+	n1=$(cat "$hooks/vmap_huge")
+	snap s1
+	check "vmap_huge 8 freed some PTE tables (read back: $n1)" \
+		'[ "$n1" -gt 0 ] 2>/dev/null'
+	scheck s0 s1 "vmap_huge: queued delta == $n1" '[ "$(delta s0 s1 queued)" -eq "$n1" ]'
+	scheck s0 s1 "vmap_huge: pending delta == $n1" '[ "$(delta s0 s1 pending)" -eq "$n1" ]'
+	scheck s0 s1 "vmap_huge, hold=1: freed unchanged" '[ "$(delta s0 s1 freed)" -eq 0 ]'
+
+	hook alloc_free 16
+	n2=$(cat "$hooks/alloc_free")
+	snap s2
+	check "alloc_free 16 (read back: $n2)" '[ "$n2" -eq 16 ] 2>/dev/null'
+	scheck s1 s2 "alloc_free: queued delta == $n2" '[ "$(delta s1 s2 queued)" -eq "$n2" ]'
+	scheck s1 s2 "alloc_free: pending delta == $n2" '[ "$(delta s1 s2 pending)" -eq "$n2" ]'
+	scheck s0 s2 "both hooks: queued delta == $n1 + $n2" \
+		'[ "$(delta s0 s2 queued)" -eq $((n1 + n2)) ]'
+	scheck s2 s2 "pending_max >= pending" \
+		'[ "$(get s2 pending_max)" -ge "$(get s2 pending)" ]'
+	scheck s2 s2 "pending_size == pending * page size" \
+		'[ "$(get s2 pending_size)" -eq $(( $(get s2 pending) * $(getconf PAGESIZE) )) ]'
+
+	# the pages stay pending while held: the worker leaves them alone
+	sleep 1
+	snap s3
+	scheck s2 s3 "hold=1: still pending after 1 s" \
+		'[ "$(get s3 pending)" -eq "$(get s2 pending)" ]'
+
+	# --format prometheus against the files, while nothing moves
+	run --format prometheus
+	check "prometheus: exit 0" '[ "$rc" -eq 0 ]'
+	prom_bad=
+	for m in queued:pgtable_free_queued_pages_total \
+		 freed:pgtable_free_freed_pages_total \
+		 batches:pgtable_free_batches_total \
+		 freed_sync:pgtable_free_freed_sync_pages_total \
+		 oom_freed:pgtable_free_oom_freed_pages_total \
+		 oom_events:pgtable_free_oom_events_total \
+		 pending:pgtable_free_pending_pages \
+		 pending_max:pgtable_free_pending_max_pages; do
+		v=$(awk -v m="${m#*:}" '$1 == m { print $2 }' <<<"$out")
+		[ "$v" = "$(kval "${m%%:*}")" ] ||
+			prom_bad="$prom_bad ${m#*:}=$v/$(kval "${m%%:*}")"
+	done
+	v=$(awk '$1 == "pgtable_free_pending_bytes" { print $2 }' <<<"$out")
+	[ "$v" = $(( $(kval pending) * $(getconf PAGESIZE) )) ] ||
+		prom_bad="$prom_bad pending_bytes=$v"
+	grep -qx "pgtable_free_mode{mode=\"async\"} 1" <<<"$out" ||
+		prom_bad="$prom_bad mode"
+	check "prometheus values equal the sysfs files" '[ -z "$prom_bad" ]'
+	[ -n "$prom_bad" ] && diag "mismatches (prometheus/file):$prom_bad"
+
+	# ------------------------------------------------------------ drain
+	snap d0
+	run -J drain
+	snap d1
+	p0=$(get d0 pending)
+	check "drain -J: exit 0" '[ "$rc" -eq 0 ]'
+	check "drain -J: pending_before == $p0, pending_after == 0" \
+		'jq -e ".drain[0] | .pending_before == $p0 and .pending_after == 0" <<<"$out" >/dev/null'
+	check "drain -J: freed == $p0" \
+		'jq -e ".drain[0].freed == $p0" <<<"$out" >/dev/null'
+	scheck d1 d1 "after drain: pending 0" '[ "$(get d1 pending)" -eq 0 ]'
+	scheck d0 d1 "after drain: freed delta == $p0" '[ "$(delta d0 d1 freed)" -eq "$p0" ]'
+	scheck d0 d1 "after drain of $p0 pages: batches delta >= 1" \
+		'[ "$p0" -eq 0 ] || [ "$(delta d0 d1 batches)" -ge 1 ]'
+	scheck d1 d1 "after drain: queued == freed + pending" \
+		'[ "$(get d1 queued)" -eq $(( $(get d1 freed) + $(get d1 pending) )) ]'
+	scheck d1 d1 "after drain: avg_batch is a number" \
+		'[ "$(get d1 avg_batch)" != null ]'
+	run drain
+	check "drain (table): exit 0, header and one row" \
+		'[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 2 ]'
+else
+	skip "hook-driven deltas, prometheus values, drain" "no debugfs hooks"
+fi
+
+# ---------------------------------------------------------------- mode
+
+run mode sync
+check "mode sync: exit 0, prints sync" '[ "$rc" -eq 0 ] && [ "$out" = sync ]'
+check "mode file reads 'async [sync]'" '[ "$(cat "$sysfs/mode")" = "async [sync]" ]'
+run mode
+check "mode reads back sync" '[ "$out" = sync ]'
+if [ $have_hooks -eq 1 ]; then
+	snap m0
+	hook alloc_free 4
+	n3=$(cat "$hooks/alloc_free")
+	snap m1
+	scheck m0 m1 "sync mode: alloc_free $n3: freed_sync delta == $n3" \
+		'[ "$(delta m0 m1 freed_sync)" -eq "$n3" ]'
+	scheck m0 m1 "sync mode: queued unchanged" '[ "$(delta m0 m1 queued)" -eq 0 ]'
+	scheck m0 m1 "sync mode: one batch per sync free" \
+		'[ "$(delta m0 m1 batches)" -eq "$n3" ]'
+fi
+run mode async -J
+check "mode async -J: JSON" \
+	'[ "$rc" -eq 0 ] && jq -e ".pgtfree[0].mode == \"async\"" <<<"$out" >/dev/null'
+check "mode file reads '[async] sync'" '[ "$(cat "$sysfs/mode")" = "[async] sync" ]'
+
+before=$(cat "$sysfs/mode")
+run mode bogus
+check "mode bogus: exit 64" '[ "$rc" -eq 64 ]'
+check "mode bogus: nothing written" '[ "$(cat "$sysfs/mode")" = "$before" ]'
+if ( printf bogus >"$sysfs/mode" ) 2>"$tmp/einval"; then
+	notok "the kernel rejects 'bogus' in mode with EINVAL"
+	diag "the write succeeded"
+else
+	check "the kernel rejects 'bogus' in mode with EINVAL" \
+		'grep -q "Invalid argument" "$tmp/einval"'
+fi
+
+# ---------------------------------------------------------------- non-root
+
+run_nobody mode sync
+check "non-root mode sync: exit 77, says root is needed" \
+	'[ "$rc" -eq 77 ] && [[ $err == *"needs root"* ]]'
+check "non-root mode sync: mode unchanged" '[ "$(cat "$sysfs/mode")" = "$before" ]'
+run_nobody drain
+check "non-root drain: exit 77" '[ "$rc" -eq 77 ]'
+run_nobody status
+check "non-root status: exit 0" '[ "$rc" -eq 0 ] && [ -z "$err" ]'
+run_nobody -J
+check "non-root status -J parses" \
+	'[ "$rc" -eq 0 ] && jq -e ".pgtfree[0].queued | type == \"number\"" <<<"$out" >/dev/null'
+run_nobody mode
+check "non-root mode: prints it" '[ "$rc" -eq 0 ] && [ "$out" = async ]'
+
+# ---------------------------------------------------------------- watch
+
+run watch -c 2 -i 0.2
+check "watch -c 2 -i 0.2: exit 0, header and two data lines" \
+	'[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 3 ] && [ "$(awk "NR > 1 && NF == 9" "$tmp/out" | wc -l)" -eq 2 ]'
+run watch -J -c 2 -i 0.2
+check "watch -J: two JSON lines" \
+	'[ "$rc" -eq 0 ] && [ "$(jq -c . <"$tmp/out" | wc -l)" -eq 2 ] && [ "$(wc -l <"$tmp/out")" -eq 2 ]'
+"${pg[@]}" watch -i 0.1 >"$tmp/out" 2>"$tmp/err" &
+wpid=$!
+for ((i = 0; i < 100; i++)); do
+	[ "$(wc -l <"$tmp/out")" -ge 3 ] && break
+	sleep 0.05
+done
+kill -TERM "$wpid"
+wait "$wpid"
+rc=$?
+out=$(cat "$tmp/out") err=$(cat "$tmp/err")
+check "watch: SIGTERM -> exit 0" '[ "$rc" -eq 0 ] && [ -z "$err" ]'
+
+# ---------------------------------------------------------------- done
+
+if [ $have_hooks -eq 1 ]; then
+	hook hold 0
+	check "hold=0 restored" '[ "$(cat "$hooks/hold")" = 0 ]'
+fi
+if [ -n "$orig_mode" ]; then
+	"${pg[@]}" mode "$orig_mode" >/dev/null
+	run mode
+	check "mode restored to $orig_mode" '[ "$out" = "$orig_mode" ]'
+fi
+
+totals
+[ $nfail -eq 0 ]
