@@ -14,11 +14,12 @@ export KERNEL_TREE := $(KTREE)
 export KERNEL_OUT  := $(KOUT)
 
 .PHONY: help deps kernel-tree export-patches patches-check kernel tool \
-	selftests build run shell vm-exec check host-check guest-check
+	selftests build run shell vm-exec check bench
 
 help:
 	@echo 'make run             build what is missing, boot the kernel, show the feature'
 	@echo 'make check           every test: host tests, then the guest suites'
+	@echo 'make bench           measure the free path, batching, drain latency'
 	@echo 'make shell           an interactive shell in the guest'
 	@echo 'make vm-exec CMD=..  run CMD in the guest'
 	@echo 'make kernel-tree     prepare build/linux (Debian source + patches/)'
@@ -62,3 +63,6 @@ vm-exec: build
 
 check: deps
 	@scripts/check
+
+bench: build
+	@scripts/bench

@@ -67,18 +67,20 @@ static const char *const format_name[] = {
 
 /*
  * The counters, in the order they are read.  They are read one file at a
- * time while the kernel keeps updating them; consumers are read before
- * producers (freed_sync before batches, freed before queued, pending before
- * pending_max) so that the usual skew errs on the side of the invariants
- * queued >= freed + pending, batches >= freed_sync, pending_max >= pending.
+ * time while the kernel keeps updating them.  A counter the kernel bumps
+ * after another is read before it (batches before freed, oom_events before
+ * oom_freed before freed, freed before queued, pending before pending_max)
+ * so that the usual skew errs on the side of the invariants
+ * freed >= batches, freed >= oom_freed >= oom_events,
+ * queued >= freed + pending and pending_max >= pending.
  * Derived figures are guarded anyway.
  */
 enum {
 	CT_FREED_SYNC,
 	CT_OOM_EVENTS,
 	CT_OOM_FREED,
-	CT_FREED,
 	CT_BATCHES,
+	CT_FREED,
 	CT_PENDING,
 	CT_PENDING_MAX,
 	CT_QUEUED,
@@ -134,7 +136,7 @@ enum {
 	COL_OOM_FREED,
 	COL_OOM_EVENTS,
 	/* not shown by default */
-	COL_ASYNC_BATCHES,
+	COL_FLUSHES,
 	COL_SYNC_PCT,
 	COL_PENDING_MAX_SIZE,
 	COL_FREED_SIZE,
@@ -167,17 +169,17 @@ static const struct colinfo coldescs[NR_COLUMNS] = {
 	[COL_FREED] = { "FREED", 7, NUM,
 		"pages freed from the list (worker, drain, OOM)" },
 	[COL_BATCHES] = { "BATCHES", 7, NUM,
-		"expensive flushes: list drains plus sync frees" },
+		"list drains that freed pages (one flush each)" },
 	[COL_AVG_BATCH] = { "AVG_BATCH", 6, NUM,
-		"average pages per asynchronous drain" },
+		"average pages per list drain" },
 	[COL_FREED_SYNC] = { "FREED_SYNC", 7, NUM,
 		"pages freed at once because mode was sync" },
 	[COL_OOM_FREED] = { "OOM_FREED", 7, NUM,
 		"pages freed by the OOM notifier" },
 	[COL_OOM_EVENTS] = { "OOM_EVENTS", 7, NUM,
 		"times the OOM notifier freed pending pages" },
-	[COL_ASYNC_BATCHES] = { "ASYNC_BATCHES", 7, NUM,
-		"asynchronous drains: BATCHES - FREED_SYNC" },
+	[COL_FLUSHES] = { "FLUSHES", 7, NUM,
+		"expensive flush operations: list drains plus sync frees" },
 	[COL_SYNC_PCT] = { "SYNC_PCT", 5, NUM,
 		"percentage of pages freed synchronously" },
 	[COL_PENDING_MAX_SIZE] = { "PENDING_MAX_SIZE", 6, NUM,
@@ -809,29 +811,37 @@ static int check_feature(struct pgtfree *pf)
  */
 
 /*
- * Asynchronous list drains.  The kernel counts one batch per sync-mode
- * free and freed_sync counts pages freed that way; one sync free releases
- * one page table, so BATCHES - FREED_SYNC are the list drains.  A
- * negative difference (a racy read, or a kernel whose sync frees release
- * several pages at once) is "unknown", never a wrapped-around number.
+ * Expensive flush operations.  The kernel counts a batch for each list
+ * drain that freed pages (the work item, a drain, the OOM notifier), each
+ * with one flush; a free in sync mode runs the flush for its page alone
+ * and is counted in freed_sync only.  So the flushes are
+ * BATCHES + FREED_SYNC; a sum that does not fit in 64 bits is "unknown",
+ * never a wrapped-around number.
  */
-static bool async_batches(const struct sample *s, uint64_t *out)
+static bool flushes(const struct sample *s, uint64_t *out)
 {
-	if (!s->have[CT_BATCHES] || !s->have[CT_FREED_SYNC] ||
-	    s->val[CT_BATCHES] < s->val[CT_FREED_SYNC])
+	uint64_t b, fs;
+
+	if (!s->have[CT_BATCHES] || !s->have[CT_FREED_SYNC])
 		return false;
-	*out = s->val[CT_BATCHES] - s->val[CT_FREED_SYNC];
+	b = s->val[CT_BATCHES];
+	fs = s->val[CT_FREED_SYNC];
+	if (b > UINT64_MAX - fs)
+		return false;
+	*out = b + fs;
 	return true;
 }
 
-/* FREED / async drains; unknown before the first drain */
+/*
+ * FREED / BATCHES: pages per list drain.  Unknown before the first drain,
+ * and when a read raced with the first one (BATCHES still 0, FREED not).
+ */
 static bool avg_batch(const struct sample *s, double *out)
 {
-	uint64_t ab;
-
-	if (!s->have[CT_FREED] || !async_batches(s, &ab) || ab == 0)
+	if (!s->have[CT_FREED] || !s->have[CT_BATCHES] ||
+	    s->val[CT_BATCHES] == 0)
 		return false;
-	*out = (double)s->val[CT_FREED] / (double)ab;
+	*out = (double)s->val[CT_FREED] / (double)s->val[CT_BATCHES];
 	return true;
 }
 
@@ -930,8 +940,8 @@ static char *status_cell(const struct pgtfree *pf, const struct sample *s,
 		return counter_cell(s, CT_OOM_FREED);
 	case COL_OOM_EVENTS:
 		return counter_cell(s, CT_OOM_EVENTS);
-	case COL_ASYNC_BATCHES:
-		return async_batches(s, &u) ? xasprintf("%" PRIu64, u) : NULL;
+	case COL_FLUSHES:
+		return flushes(s, &u) ? xasprintf("%" PRIu64, u) : NULL;
 	case COL_AVG_BATCH:
 		return avg_batch(s, &d) ? xasprintf("%.1f", d) : NULL;
 	case COL_SYNC_PCT:
@@ -1031,7 +1041,7 @@ static const struct prom_metric prom_metrics[] = {
 	{ CT_FREED, "pgtable_free_freed_pages_total", "counter",
 	  "Page-table pages freed from the deferred list." },
 	{ CT_BATCHES, "pgtable_free_batches_total", "counter",
-	  "Expensive flushes: list drains that freed pages plus sync frees." },
+	  "List drains that freed pages (one flush each)." },
 	{ CT_FREED_SYNC, "pgtable_free_freed_sync_pages_total", "counter",
 	  "Page-table pages freed at once because the mode was sync." },
 	{ CT_OOM_FREED, "pgtable_free_oom_freed_pages_total", "counter",

@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Stress and fault tests of the deferred freeing of kernel page tables:
+ * frees from every CPU while the mode flips, drains run and the list is
+ * held; CPU hotplug under a drain; a real out-of-memory with pages held.
+ *
+ * PGTABLE_FREE_STRESS_SECONDS sets the length of the stress run (60).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+
+#define SYSFS	"/sys/kernel/mm/pgtable_free/"
+#define HOOKS	"/sys/kernel/debug/pgtable_free/test/"
+
+static int write_str(const char *path, const char *s)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+static long read_long(const char *path)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+static long stat_read(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), SYSFS "stats/%s", name);
+	return read_long(path);
+}
+
+static int hook(const char *name, long n)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", n);
+	return write_str(name, buf);
+}
+
+/*
+ * Free pages, counting those parked in the per-CPU page lists: a freed
+ * page table often lands there, and with a few CPUs those lists hold
+ * megabytes, so MemFree alone cannot tell a leak from a cache.
+ */
+static long free_pages_all(void)
+{
+	long total = 0;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		long v;
+
+		if (sscanf(line, " nr_free_pages %ld", &v) == 1 ||
+		    sscanf(line, " count: %ld", &v) == 1)
+			total += v;
+	}
+	fclose(f);
+	return total;
+}
+
+static bool wait_pending_zero(int ms)
+{
+	while (stat_read("pending") != 0 && ms-- > 0)
+		usleep(1000);
+	return stat_read("pending") == 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int ncpus(void)
+{
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Run the hooks once on every CPU so that slab and page caches settle. */
+static void warm_up(void)
+{
+	int cpu, n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (cpu = 0; cpu < n; cpu++) {
+		pin_to_cpu(cpu);
+		hook(HOOKS "alloc_free", 2000);
+		hook(HOOKS "vmap_huge", 200);
+	}
+	pin_to_cpu(0);
+	write_str(SYSFS "drain", "1");
+	usleep(200000);
+}
+
+FIXTURE(stress) {
+	bool was_sync;
+};
+
+FIXTURE_SETUP(stress)
+{
+	char mode[32] = "";
+	int fd;
+
+	if (access(SYSFS, F_OK))
+		SKIP(return, "kernel lacks CONFIG_ASYNC_KERNEL_PGTABLE_FREE");
+	if (geteuid())
+		SKIP(return, "must run as root");
+	if (access(HOOKS "hold", W_OK))
+		SKIP(return, "needs CONFIG_TEST_PGTABLE_FREE and debugfs at /sys/kernel/debug");
+	fd = open(SYSFS "mode", O_RDONLY);
+	if (fd >= 0) {
+		read(fd, mode, sizeof(mode) - 1);
+		close(fd);
+	}
+	self->was_sync = strstr(mode, "[sync]");
+	ASSERT_EQ(0, write_str(SYSFS "mode", "async"));
+	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
+	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+	write_str(HOOKS "hold", "0");
+	write_str(SYSFS "mode", self->was_sync ? "sync" : "async");
+	write_str(SYSFS "drain", "1");
+}
+
+struct worker {
+	pthread_t thread;
+	int cpu;
+	volatile bool *stop;
+	long ops, tables;
+	int err;
+};
+
+/* Free tables through both hooks, on one CPU, until told to stop. */
+static void *free_worker(void *arg)
+{
+	struct worker *w = arg;
+
+	pin_to_cpu(w->cpu);
+	while (!*w->stop) {
+		if (hook(HOOKS "alloc_free", 64) || hook(HOOKS "vmap_huge", 8)) {
+			w->err = errno ? errno : 1;
+			break;
+		}
+		/* vmap_huge frees one table per iteration, or the test fails. */
+		w->tables += 64 + 8;
+		w->ops += 2;
+	}
+	return NULL;
+}
+
+/* Flip the mode, drain, and toggle hold, until told to stop. */
+static void *control_worker(void *arg)
+{
+	struct worker *w = arg;
+	long i = 0;
+
+	while (!*w->stop) {
+		switch (i++ % 5) {
+		case 0: w->err |= write_str(SYSFS "mode", "sync"); break;
+		case 1: w->err |= write_str(SYSFS "mode", "async"); break;
+		case 2: w->err |= write_str(HOOKS "hold", "1"); break;
+		case 3: w->err |= write_str(SYSFS "drain", "1"); break;
+		default: w->err |= write_str(HOOKS "hold", "0"); break;
+		}
+		w->ops++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, all_cpus_with_control, 600)
+{
+	const char *env = getenv("PGTABLE_FREE_STRESS_SECONDS");
+	int seconds = env ? atoi(env) : 60, n = ncpus(), i;
+	long queued0, freed0, sync0, free_before, free_after, tables = 0;
+	struct worker w[64], ctl = { 0 };
+	volatile bool stop = false;
+	double start;
+
+	ASSERT_LE(n, 64);
+	warm_up();
+	free_before = free_pages_all();
+	queued0 = stat_read("queued");
+	freed0 = stat_read("freed");
+	sync0 = stat_read("freed_sync");
+
+	start = now();
+	ctl.stop = &stop;
+	ASSERT_EQ(0, pthread_create(&ctl.thread, NULL, control_worker, &ctl));
+	for (i = 0; i < n; i++) {
+		w[i] = (struct worker){ .cpu = i, .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL, free_worker, &w[i]));
+	}
+	sleep(seconds);
+	stop = true;
+	for (i = 0; i < n; i++) {
+		pthread_join(w[i].thread, NULL);
+		EXPECT_EQ(0, w[i].err) TH_LOG("cpu %d", i);
+		tables += w[i].tables;
+	}
+	pthread_join(ctl.thread, NULL);
+	EXPECT_EQ(0, ctl.err);
+
+	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
+	ASSERT_EQ(0, write_str(SYSFS "mode", "async"));
+	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+	ASSERT_TRUE(wait_pending_zero(10000));
+
+	/* Every table freed by the hooks went through exactly one path. */
+	EXPECT_EQ(tables, (stat_read("queued") - queued0) +
+			  (stat_read("freed_sync") - sync0));
+	EXPECT_EQ(stat_read("queued") - queued0, stat_read("freed") - freed0);
+	EXPECT_EQ(stat_read("queued"), stat_read("freed") + stat_read("pending"));
+
+	sleep(1);
+	free_after = free_pages_all();
+	TH_LOG("%d CPUs, %.0f s: %ld tables freed (%ld queued, %ld sync), %ld control ops; free pages %ld -> %ld",
+	       n, now() - start, tables, stat_read("queued") - queued0,
+	       stat_read("freed_sync") - sync0, ctl.ops, free_before, free_after);
+	EXPECT_LE(free_before - free_after, 64);
+}
+
+static volatile bool hotplug_stop;
+
+static void *hotplug_worker(void *arg)
+{
+	char path[64];
+	int *cycles = arg, cpu;
+
+	while (!hotplug_stop) {
+		for (cpu = 1; cpu < sysconf(_SC_NPROCESSORS_CONF) &&
+			     !hotplug_stop; cpu++) {
+			snprintf(path, sizeof(path),
+				 "/sys/devices/system/cpu/cpu%d/online", cpu);
+			if (access(path, W_OK))
+				continue;
+			if (write_str(path, "0") == 0) {
+				write_str(path, "1");
+				(*cycles)++;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Drains and frees while CPUs go offline and back lose nothing. */
+TEST_F_TIMEOUT(stress, drain_during_cpu_hotplug, 300)
+{
+	long queued0, freed0;
+	int cycles = 0, i;
+	pthread_t t;
+
+	if (access("/sys/devices/system/cpu/cpu1/online", W_OK))
+		SKIP(return, "no CPU 1 that can go offline (CONFIG_HOTPLUG_CPU, 2+ CPUs)");
+	queued0 = stat_read("queued");
+	freed0 = stat_read("freed");
+	hotplug_stop = false;
+	ASSERT_EQ(0, pthread_create(&t, NULL, hotplug_worker, &cycles));
+	for (i = 0; i < 200; i++) {
+		ASSERT_EQ(0, write_str(HOOKS "hold", i % 3 ? "0" : "1"));
+		ASSERT_EQ(0, hook(HOOKS "alloc_free", 50));
+		if (i % 4 == 0)
+			ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+	}
+	hotplug_stop = true;
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
+	ASSERT_TRUE(wait_pending_zero(10000));
+	TH_LOG("%d offline/online cycles during %d frees", cycles, 200 * 50);
+	EXPECT_GT(cycles, 0);
+	EXPECT_EQ(200 * 50, stat_read("queued") - queued0);
+	EXPECT_EQ(200 * 50, stat_read("freed") - freed0);
+}
+
+/* Allocate and touch memory until the OOM killer ends us. */
+static void memory_hog(void)
+{
+	write_str("/proc/self/oom_score_adj", "1000");
+	for (;;) {
+		char *p = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			continue;
+		memset(p, 0x5a, 16 << 20);
+	}
+}
+
+/*
+ * A real OOM, no sysrq: the notifier frees the held pages and says so
+ * before the OOM killer picks the hog.
+ */
+TEST_F_TIMEOUT(stress, real_oom_frees_held_pages, 300)
+{
+	long pending, oom0, events0, freed0;
+	char line[1024], want[128];
+	bool seen = false;
+	int kmsg, status;
+	ssize_t n;
+	pid_t hog;
+
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 128));
+	pending = stat_read("pending");
+	ASSERT_GE(pending, 128);
+	oom0 = stat_read("oom_freed");
+	events0 = stat_read("oom_events");
+	freed0 = stat_read("freed");
+
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	ASSERT_GE(kmsg, 0);
+	lseek(kmsg, 0, SEEK_END);
+
+	hog = fork();
+	ASSERT_GE(hog, 0);
+	if (!hog)
+		memory_hog();
+	ASSERT_EQ(hog, waitpid(hog, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("the hog was not OOM-killed (status 0x%x)", status);
+
+	EXPECT_EQ(0, stat_read("pending"));
+	EXPECT_EQ(pending, stat_read("oom_freed") - oom0);
+	EXPECT_EQ(1, stat_read("oom_events") - events0);
+	EXPECT_EQ(pending, stat_read("freed") - freed0);
+	EXPECT_EQ(stat_read("queued"), stat_read("freed") + stat_read("pending"));
+
+	snprintf(want, sizeof(want),
+		 "out of memory: freed %ld pending kernel page table pages (%ld kB)",
+		 pending, pending * (sysconf(_SC_PAGESIZE) / 1024));
+	while ((n = read(kmsg, line, sizeof(line) - 1)) > 0 ||
+	       (n < 0 && errno == EPIPE)) {
+		if (n > 0) {
+			line[n] = '\0';
+			seen |= strstr(line, want) != NULL;
+		}
+	}
+	close(kmsg);
+	EXPECT_TRUE(seen) TH_LOG("no '%s' in the kernel log", want);
+}
+
+TEST_HARNESS_MAIN
