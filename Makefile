@@ -8,13 +8,14 @@ export LINUX_SOURCE_PIN
 TOP    := $(CURDIR)
 KTREE  := $(TOP)/build/linux
 KOUT   := $(TOP)/build/kernel
+KDBG   := $(TOP)/build/kernel-debug
 BIN    := $(TOP)/build/bin
 STOUT  := $(TOP)/build/selftests
 export KERNEL_TREE := $(KTREE)
 export KERNEL_OUT  := $(KOUT)
 
-.PHONY: help deps kernel-tree export-patches patches-check kernel tool \
-	selftests build run shell vm-exec check bench
+.PHONY: help deps kernel-tree export-patches patches-check kernel kernel-debug tool \
+	selftests build run shell vm-exec check bench lint series bisect-check deb
 
 help:
 	@echo 'make run             build what is missing, boot the kernel, show the feature'
@@ -25,6 +26,10 @@ help:
 	@echo 'make kernel-tree     prepare build/linux (Debian source + patches/)'
 	@echo 'make export-patches  write patches/ from build/linux commits'
 	@echo 'make patches-check   fail if build/linux holds work patches/ lacks'
+	@echo 'make lint            checkpatch, sparse and W=1 on our code'
+	@echo 'make series          a review-ready series in build/series'
+	@echo 'make bisect-check    build every step of the series, feature on and off'
+	@echo 'make deb             a Debian kernel package for a real machine (hours)'
 	@echo 'make kernel tool selftests   build one part'
 
 deps:
@@ -41,6 +46,10 @@ patches-check:
 
 kernel: kernel-tree
 	@scripts/build-kernel
+
+# The same kernel with KASAN, kmemleak and DEBUG_PAGEALLOC
+kernel-debug: kernel-tree
+	@KERNEL_OUT=$(KDBG) scripts/build-kernel configs/vm.config configs/debug.config
 
 tool: deps
 	@$(MAKE) -s -C tools/pgtfree OUTPUT=$(BIN)/
@@ -66,3 +75,15 @@ check: deps
 
 bench: build
 	@scripts/bench
+
+lint: kernel
+	@scripts/lint --full
+
+series: kernel-tree
+	@scripts/series
+
+bisect-check: kernel-tree
+	@scripts/bisect-check
+
+deb: kernel-tree
+	@scripts/deb

@@ -176,10 +176,21 @@ FIXTURE_TEARDOWN(stress)
 	write_str(SYSFS "drain", "1");
 }
 
+/* Flags shared between threads, read and written whole. */
+static bool flag_read(const bool *flag)
+{
+	return __atomic_load_n(flag, __ATOMIC_RELAXED);
+}
+
+static void flag_set(bool *flag, bool value)
+{
+	__atomic_store_n(flag, value, __ATOMIC_RELAXED);
+}
+
 struct worker {
 	pthread_t thread;
 	int cpu;
-	volatile bool *stop;
+	bool *stop;
 	long ops, tables;
 	int err;
 };
@@ -190,7 +201,7 @@ static void *free_worker(void *arg)
 	struct worker *w = arg;
 
 	pin_to_cpu(w->cpu);
-	while (!*w->stop) {
+	while (!flag_read(w->stop)) {
 		if (hook(HOOKS "alloc_free", 64) || hook(HOOKS "vmap_huge", 8)) {
 			w->err = errno ? errno : 1;
 			break;
@@ -208,14 +219,17 @@ static void *control_worker(void *arg)
 	struct worker *w = arg;
 	long i = 0;
 
-	while (!*w->stop) {
-		switch (i++ % 5) {
-		case 0: w->err |= write_str(SYSFS "mode", "sync"); break;
-		case 1: w->err |= write_str(SYSFS "mode", "async"); break;
-		case 2: w->err |= write_str(HOOKS "hold", "1"); break;
-		case 3: w->err |= write_str(SYSFS "drain", "1"); break;
-		default: w->err |= write_str(HOOKS "hold", "0"); break;
-		}
+	while (!flag_read(w->stop)) {
+		static const char * const ops[][2] = {
+			{ SYSFS "mode", "sync" },
+			{ SYSFS "mode", "async" },
+			{ HOOKS "hold", "1" },
+			{ SYSFS "drain", "1" },
+			{ HOOKS "hold", "0" },
+		};
+		const char * const *op = ops[i++ % ARRAY_SIZE(ops)];
+
+		w->err |= write_str(op[0], op[1]);
 		w->ops++;
 		usleep(2000);
 	}
@@ -228,7 +242,7 @@ TEST_F_TIMEOUT(stress, all_cpus_with_control, 600)
 	int seconds = env ? atoi(env) : 60, n = ncpus(), i;
 	long queued0, freed0, sync0, free_before, free_after, tables = 0;
 	struct worker w[64], ctl = { 0 };
-	volatile bool stop = false;
+	bool stop = false;
 	double start;
 
 	ASSERT_LE(n, 64);
@@ -246,7 +260,7 @@ TEST_F_TIMEOUT(stress, all_cpus_with_control, 600)
 		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL, free_worker, &w[i]));
 	}
 	sleep(seconds);
-	stop = true;
+	flag_set(&stop, true);
 	for (i = 0; i < n; i++) {
 		pthread_join(w[i].thread, NULL);
 		EXPECT_EQ(0, w[i].err) TH_LOG("cpu %d", i);
@@ -268,22 +282,24 @@ TEST_F_TIMEOUT(stress, all_cpus_with_control, 600)
 
 	sleep(1);
 	free_after = free_pages_all();
-	TH_LOG("%d CPUs, %.0f s: %ld tables freed (%ld queued, %ld sync), %ld control ops; free pages %ld -> %ld",
+	TH_LOG("%d CPUs, %.0f s: %ld tables freed (%ld queued, %ld sync)",
 	       n, now() - start, tables, stat_read("queued") - queued0,
-	       stat_read("freed_sync") - sync0, ctl.ops, free_before, free_after);
+	       stat_read("freed_sync") - sync0);
+	TH_LOG("%ld control ops; free pages %ld -> %ld", ctl.ops,
+	       free_before, free_after);
 	EXPECT_LE(free_before - free_after, 64);
 }
 
-static volatile bool hotplug_stop;
+static bool hotplug_stop;
 
 static void *hotplug_worker(void *arg)
 {
-	char path[64];
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
 	int *cycles = arg, cpu;
+	char path[64];
 
-	while (!hotplug_stop) {
-		for (cpu = 1; cpu < sysconf(_SC_NPROCESSORS_CONF) &&
-			     !hotplug_stop; cpu++) {
+	while (!flag_read(&hotplug_stop)) {
+		for (cpu = 1; cpu < cpus && !flag_read(&hotplug_stop); cpu++) {
 			snprintf(path, sizeof(path),
 				 "/sys/devices/system/cpu/cpu%d/online", cpu);
 			if (access(path, W_OK))
@@ -308,7 +324,7 @@ TEST_F_TIMEOUT(stress, drain_during_cpu_hotplug, 300)
 		SKIP(return, "no CPU 1 that can go offline (CONFIG_HOTPLUG_CPU, 2+ CPUs)");
 	queued0 = stat_read("queued");
 	freed0 = stat_read("freed");
-	hotplug_stop = false;
+	flag_set(&hotplug_stop, false);
 	ASSERT_EQ(0, pthread_create(&t, NULL, hotplug_worker, &cycles));
 	for (i = 0; i < 200; i++) {
 		ASSERT_EQ(0, write_str(HOOKS "hold", i % 3 ? "0" : "1"));
@@ -316,7 +332,7 @@ TEST_F_TIMEOUT(stress, drain_during_cpu_hotplug, 300)
 		if (i % 4 == 0)
 			ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
 	}
-	hotplug_stop = true;
+	flag_set(&hotplug_stop, true);
 	pthread_join(t, NULL);
 	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
 	ASSERT_TRUE(wait_pending_zero(10000));
@@ -386,7 +402,7 @@ TEST_F_TIMEOUT(stress, real_oom_frees_held_pages, 300)
 	       (n < 0 && errno == EPIPE)) {
 		if (n > 0) {
 			line[n] = '\0';
-			seen |= strstr(line, want) != NULL;
+			seen |= !!strstr(line, want);
 		}
 	}
 	close(kmsg);

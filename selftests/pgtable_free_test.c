@@ -29,8 +29,10 @@ static const char * const stat_names[] = {
 	"freed_sync", "oom_freed", "oom_events",
 };
 
-enum { QUEUED, FREED, PENDING, PENDING_MAX, BATCHES, FREED_SYNC,
-       OOM_FREED, OOM_EVENTS, NR_STATS };
+enum {
+	QUEUED, FREED, PENDING, PENDING_MAX, BATCHES, FREED_SYNC,
+	OOM_FREED, OOM_EVENTS, NR_STATS
+};
 
 struct stats {
 	unsigned long v[NR_STATS];
@@ -106,7 +108,10 @@ static void stats_read(struct stats *s)
 		s->v[i] = stat_read(i);
 }
 
-#define DELTA(before, item) (stat_read(item) - (before)->v[item])
+static unsigned long delta(const struct stats *before, int item)
+{
+	return stat_read(item) - before->v[item];
+}
 
 static int hook(const char *name, unsigned long n)
 {
@@ -237,15 +242,15 @@ TEST_F(pgtable_free, vmap_huge_held_then_drained)
 	freed = hook_result(HOOKS "vmap_huge");
 	ASSERT_EQ(n, freed) TH_LOG("the huge vmap path freed %ld of %lu tables", freed, n);
 
-	EXPECT_EQ(freed, DELTA(&before, QUEUED));
-	EXPECT_EQ(freed, DELTA(&before, PENDING));
-	EXPECT_EQ(0, DELTA(&before, FREED));
+	EXPECT_EQ(freed, delta(&before, QUEUED));
+	EXPECT_EQ(freed, delta(&before, PENDING));
+	EXPECT_EQ(0, delta(&before, FREED));
 	EXPECT_GE(stat_read(PENDING_MAX), (unsigned long)freed);
 
 	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
 	EXPECT_EQ(0, stat_read(PENDING));
-	EXPECT_EQ(freed, DELTA(&before, FREED));
-	EXPECT_EQ(1, DELTA(&before, BATCHES));
+	EXPECT_EQ(freed, delta(&before, FREED));
+	EXPECT_EQ(1, delta(&before, BATCHES));
 	EXPECT_EQ(stat_read(QUEUED), stat_read(FREED) + stat_read(PENDING));
 }
 
@@ -259,12 +264,12 @@ TEST_F(pgtable_free, alloc_free_counts)
 	stats_read(&before);
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", n));
 	ASSERT_EQ(n, hook_result(HOOKS "alloc_free"));
-	EXPECT_EQ(n, DELTA(&before, QUEUED));
-	EXPECT_EQ(n, DELTA(&before, PENDING));
+	EXPECT_EQ(n, delta(&before, QUEUED));
+	EXPECT_EQ(n, delta(&before, PENDING));
 	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
 	ASSERT_TRUE(wait_pending_zero(5000));
-	EXPECT_EQ(n, DELTA(&before, FREED));
-	EXPECT_GE(DELTA(&before, BATCHES), 1);
+	EXPECT_EQ(n, delta(&before, FREED));
+	EXPECT_GE(delta(&before, BATCHES), 1);
 }
 
 /* The work item alone empties the list, in batches. */
@@ -278,9 +283,9 @@ TEST_F(pgtable_free, worker_drains)
 	ASSERT_EQ(0, hook(HOOKS "vmap_huge", n));
 	ASSERT_EQ(n, hook_result(HOOKS "vmap_huge"));
 	ASSERT_TRUE(wait_pending_zero(10000));
-	EXPECT_EQ(n, DELTA(&before, QUEUED));
-	EXPECT_EQ(n, DELTA(&before, FREED));
-	batches = DELTA(&before, BATCHES);
+	EXPECT_EQ(n, delta(&before, QUEUED));
+	EXPECT_EQ(n, delta(&before, FREED));
+	batches = delta(&before, BATCHES);
 	EXPECT_GE(batches, 1);
 	EXPECT_LE(batches, n);
 	TH_LOG("%lu tables freed in %lu batches", n, batches);
@@ -324,8 +329,8 @@ TEST_F(pgtable_free, burst_two_cpus)
 		EXPECT_EQ(0, b[i].err);
 	}
 	ASSERT_TRUE(wait_pending_zero(20000));
-	EXPECT_EQ(10000, DELTA(&before, QUEUED));
-	EXPECT_EQ(10000, DELTA(&before, FREED));
+	EXPECT_EQ(10000, delta(&before, QUEUED));
+	EXPECT_EQ(10000, delta(&before, FREED));
 	EXPECT_EQ(stat_read(QUEUED), stat_read(FREED) + stat_read(PENDING));
 
 	free_after = free_pages_all();
@@ -365,7 +370,7 @@ TEST_F(pgtable_free, mode_bad_input)
 	for (start = 0; start < 2; start++) {
 		ASSERT_EQ(0, write_str(SYSFS "mode", start ? "sync" : "async"));
 		read_mode(before, sizeof(before));
-		for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		for (i = 0; i < (int)ARRAY_SIZE(bad); i++) {
 			EXPECT_EQ(-EINVAL, write_str(SYSFS "mode", bad[i]))
 				TH_LOG("value '%s'", bad[i]);
 			read_mode(after, sizeof(after));
@@ -402,16 +407,16 @@ TEST_F(pgtable_free, drain)
 	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
 	stats_read(&before);
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 30));
-	EXPECT_EQ(30, DELTA(&before, PENDING));
-	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+	EXPECT_EQ(30, delta(&before, PENDING));
+	for (i = 0; i < (int)ARRAY_SIZE(bad); i++) {
 		EXPECT_EQ(-EINVAL, write_str(SYSFS "drain", bad[i])) TH_LOG("value '%s'", bad[i]);
-		EXPECT_EQ(30, DELTA(&before, PENDING));
+		EXPECT_EQ(30, delta(&before, PENDING));
 	}
 	EXPECT_EQ(-EINVAL, write_bytes(SYSFS "drain", "1\0", 2));
 	EXPECT_EQ(0, write_str(SYSFS "drain", "1\n"));
 	EXPECT_EQ(0, stat_read(PENDING));
-	EXPECT_EQ(30, DELTA(&before, FREED));
-	EXPECT_EQ(1, DELTA(&before, BATCHES));
+	EXPECT_EQ(30, delta(&before, FREED));
+	EXPECT_EQ(1, delta(&before, BATCHES));
 }
 
 /* Sync mode frees at once; switching to it drains what is pending. */
@@ -422,16 +427,16 @@ TEST_F(pgtable_free, sync_mode)
 	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
 	stats_read(&before);
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 20));
-	EXPECT_EQ(20, DELTA(&before, PENDING));
+	EXPECT_EQ(20, delta(&before, PENDING));
 	ASSERT_EQ(0, write_str(SYSFS "mode", "sync"));
 	EXPECT_EQ(0, stat_read(PENDING));
-	EXPECT_EQ(20, DELTA(&before, FREED));
+	EXPECT_EQ(20, delta(&before, FREED));
 
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 50));
 	ASSERT_EQ(0, hook(HOOKS "vmap_huge", 50));
 	EXPECT_EQ(50, hook_result(HOOKS "vmap_huge"));
-	EXPECT_EQ(100, DELTA(&before, FREED_SYNC));
-	EXPECT_EQ(20, DELTA(&before, QUEUED));
+	EXPECT_EQ(100, delta(&before, FREED_SYNC));
+	EXPECT_EQ(20, delta(&before, QUEUED));
 	EXPECT_EQ(0, stat_read(PENDING));
 }
 
@@ -484,14 +489,14 @@ TEST_F(pgtable_free, unprivileged)
 	EXPECT_STREQ(before, after);
 }
 
-static volatile bool flipping;
+static bool flipping;
 
 static void *free_loop(void *arg)
 {
 	int *err = arg;
 
 	pin_to_cpu(1);
-	while (flipping)
+	while (__atomic_load_n(&flipping, __ATOMIC_RELAXED))
 		if (hook(HOOKS "alloc_free", 20) || hook(HOOKS "vmap_huge", 5))
 			*err = 1;
 	return NULL;
@@ -504,11 +509,11 @@ TEST_F(pgtable_free, mode_flip_while_freeing)
 	int err = 0, i;
 
 	pin_to_cpu(0);
-	flipping = true;
+	__atomic_store_n(&flipping, true, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, pthread_create(&t, NULL, free_loop, &err));
 	for (i = 0; i < 300; i++)
 		ASSERT_EQ(0, write_str(SYSFS "mode", i & 1 ? "async" : "sync"));
-	flipping = false;
+	__atomic_store_n(&flipping, false, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, err);
 	ASSERT_EQ(0, write_str(SYSFS "mode", "async"));
@@ -549,16 +554,16 @@ TEST_F(pgtable_free, oom_frees_pending)
 	ASSERT_EQ(0, write_str("/proc/sysrq-trigger", "f"));
 
 	EXPECT_EQ(0, stat_read(PENDING));
-	EXPECT_EQ(pending, DELTA(&before, OOM_FREED));
-	EXPECT_EQ(1, DELTA(&before, OOM_EVENTS));
-	EXPECT_EQ(pending, DELTA(&before, FREED));
+	EXPECT_EQ(pending, delta(&before, OOM_FREED));
+	EXPECT_EQ(1, delta(&before, OOM_EVENTS));
+	EXPECT_EQ(pending, delta(&before, FREED));
 
 	snprintf(want, sizeof(want), "freed %lu pending kernel page table pages (%lu kB)",
 		 pending, pending * (sysconf(_SC_PAGESIZE) / 1024));
 	while ((n = read(kmsg, line, sizeof(line) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
 		if (n > 0) {
 			line[n] = '\0';
-			seen |= strstr(line, want) != NULL;
+			seen |= !!strstr(line, want);
 		}
 	}
 	close(kmsg);

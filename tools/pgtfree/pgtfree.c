@@ -153,38 +153,51 @@ struct colinfo {
 	const char	*help;
 };
 
-#define NUM	SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER
-
 static const struct colinfo coldescs[NR_COLUMNS] = {
-	[COL_MODE] = { "MODE", 5, 0, SCOLS_JSON_STRING,
+	[COL_MODE] = { "MODE", 5,
+		0, SCOLS_JSON_STRING,
 		"free mode: async or sync" },
-	[COL_PENDING] = { "PENDING", 7, NUM,
+	[COL_PENDING] = { "PENDING", 7,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"pages on the deferred free list now" },
-	[COL_PENDING_SIZE] = { "PENDING_SIZE", 6, NUM,
+	[COL_PENDING_SIZE] = { "PENDING_SIZE", 6,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"size of the pending pages" },
-	[COL_PENDING_MAX] = { "PENDING_MAX", 7, NUM,
+	[COL_PENDING_MAX] = { "PENDING_MAX", 7,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"high-water mark of PENDING, in pages" },
-	[COL_QUEUED] = { "QUEUED", 7, NUM,
+	[COL_QUEUED] = { "QUEUED", 7,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"pages ever put on the deferred list" },
-	[COL_FREED] = { "FREED", 7, NUM,
+	[COL_FREED] = { "FREED", 7,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"pages freed from the list (worker, drain, OOM)" },
-	[COL_BATCHES] = { "BATCHES", 7, NUM,
+	[COL_BATCHES] = { "BATCHES", 7,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"list drains that freed pages (one flush each)" },
-	[COL_AVG_BATCH] = { "AVG_BATCH", 6, NUM,
+	[COL_AVG_BATCH] = { "AVG_BATCH", 6,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"average pages per list drain" },
-	[COL_FREED_SYNC] = { "FREED_SYNC", 7, NUM,
+	[COL_FREED_SYNC] = { "FREED_SYNC", 7,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"pages freed at once because mode was sync" },
-	[COL_OOM_FREED] = { "OOM_FREED", 7, NUM,
+	[COL_OOM_FREED] = { "OOM_FREED", 7,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"pages freed by the OOM notifier" },
-	[COL_OOM_EVENTS] = { "OOM_EVENTS", 7, NUM,
+	[COL_OOM_EVENTS] = { "OOM_EVENTS", 7,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"times the OOM notifier freed pending pages" },
-	[COL_FLUSHES] = { "FLUSHES", 7, NUM,
+	[COL_FLUSHES] = { "FLUSHES", 7,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"expensive flush operations: list drains plus sync frees" },
-	[COL_SYNC_PCT] = { "SYNC_PCT", 5, NUM,
+	[COL_SYNC_PCT] = { "SYNC_PCT", 5,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"percentage of pages freed synchronously" },
-	[COL_PENDING_MAX_SIZE] = { "PENDING_MAX_SIZE", 6, NUM,
+	[COL_PENDING_MAX_SIZE] = { "PENDING_MAX_SIZE", 6,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"size of PENDING_MAX pages" },
-	[COL_FREED_SIZE] = { "FREED_SIZE", 6, NUM,
+	[COL_FREED_SIZE] = { "FREED_SIZE", 6,
+		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
 		"size of FREED pages" },
 };
 
@@ -267,7 +280,7 @@ static char *xstrdup(const char *s)
 	return p;
 }
 
-static char * __attribute__((format(printf, 1, 2)))
+static __attribute__((format(printf, 1, 2))) char *
 xasprintf(const char *fmt, ...)
 {
 	va_list ap;
@@ -421,8 +434,8 @@ usage_error(const char *fmt, ...)
 		free(msg);
 		return EX_USAGE;
 	}
-	fprintf(stderr, "pgtfree: %s\n%s"
-		"Try 'pgtfree --help' for more information.\n",
+	fprintf(stderr,
+		"pgtfree: %s\n%sTry 'pgtfree --help' for more information.\n",
 		msg, short_usage);
 	free(msg);
 	return EX_USAGE;
@@ -440,9 +453,10 @@ static char *quote_value(const char *buf, size_t len)
 
 	if (n && buf[n - 1] == '\n')
 		n--;
-	out = p = malloc(QUOTE_MAX * 4 + 4);
+	out = malloc(QUOTE_MAX * 4 + 4);
 	if (!out)
 		oom();
+	p = out;
 	for (i = 0; i < n && i < QUOTE_MAX; i++) {
 		unsigned char c = buf[i];
 
@@ -1125,11 +1139,11 @@ static int cmd_mode(struct pgtfree *pf, const char *want)
 	int rc;
 
 	if (want) {
-		if (strcmp(want, "async") == 0)
+		if (strcmp(want, "async") == 0) {
 			mode = MODE_ASYNC;
-		else if (strcmp(want, "sync") == 0)
+		} else if (strcmp(want, "sync") == 0) {
 			mode = MODE_SYNC;
-		else {
+		} else {
 			char *q = quote_value(want, strlen(want));
 
 			rc = usage_error("invalid mode '%s': use async or sync",
@@ -1198,9 +1212,9 @@ static int cmd_drain(struct pgtfree *pf)
 	read_sample(pf, &after, false);
 
 	tb = new_table(pf, "drain");
-	add_column(tb, "PENDING_BEFORE", 0, NUM);
-	add_column(tb, "PENDING_AFTER", 0, NUM);
-	add_column(tb, "FREED", 0, NUM);
+	add_column(tb, "PENDING_BEFORE", 0, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER);
+	add_column(tb, "PENDING_AFTER", 0, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER);
+	add_column(tb, "FREED", 0, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER);
 	ln = scols_table_new_line(tb, NULL);
 	if (!ln)
 		oom();
@@ -1678,6 +1692,21 @@ static int close_stdout(struct pgtfree *pf)
 	return EXIT_FAILURE;
 }
 
+/*
+ * Record output format @f, given by option @bit (--json, --raw or
+ * --format), in *@fmt and *@used: 0, or EX_USAGE after reporting that
+ * a different format was already given.
+ */
+static int set_format(int *fmt, unsigned int *used, int f, unsigned int bit)
+{
+	if (*fmt >= 0 && *fmt != f)
+		return usage_error("--json, --raw and --format "
+				   "are mutually exclusive");
+	*fmt = f;
+	*used |= bit;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct pgtfree pf = { .format = FMT_TABLE };
@@ -1707,27 +1736,20 @@ int main(int argc, char **argv)
 	if (!args)
 		oom();
 
-#define SET_FORMAT(f, bit)						\
-	do {								\
-		if (fmt >= 0 && fmt != (f)) {				\
-			rc = usage_error("--json, --raw and --format "	\
-					 "are mutually exclusive");	\
-			goto out;					\
-		}							\
-		fmt = (f);						\
-		used |= (bit);						\
-	} while (0)
-
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			args[nargs++] = optarg;
 			break;
 		case 'J':
-			SET_FORMAT(FMT_JSON, O_JSON);
+			rc = set_format(&fmt, &used, FMT_JSON, O_JSON);
+			if (rc)
+				goto out;
 			break;
 		case 'r':
-			SET_FORMAT(FMT_RAW, O_RAW);
+			rc = set_format(&fmt, &used, FMT_RAW, O_RAW);
+			if (rc)
+				goto out;
 			break;
 		case OPT_FORMAT:
 			for (i = 0; i < ARRAY_SIZE(format_name); i++)
@@ -1742,7 +1764,9 @@ int main(int argc, char **argv)
 				free(q);
 				goto out;
 			}
-			SET_FORMAT((int)i, O_FORMAT);
+			rc = set_format(&fmt, &used, (int)i, O_FORMAT);
+			if (rc)
+				goto out;
 			break;
 		case 'n':
 			pf.noheadings = true;
