@@ -4,7 +4,7 @@
 # Host tests for pgtfree(8), against fixture sysfs trees built in a
 # temporary directory (--sysroot).
 #
-# usage: tests/run
+# usage: tests/run.sh
 # env:   PGTFREE=PATH     binary under test (default: "make" here, ./pgtfree)
 #        VALGRIND=0       skip the second pass of the whole suite under
 #                         valgrind (default: run it when valgrind exists);
