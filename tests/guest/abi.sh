@@ -9,15 +9,18 @@ abi=$top/Documentation/ABI/testing/sysfs-kernel-mm-pgtable_free
 sys=/sys/kernel/mm/pgtable_free
 
 check "the feature's sysfs directory exists" test -d $sys
+files=()
 mapfile -t files < <(cd $sys && find . -type f | sed 's|^\./||' | sort)
 check "sysfs has the files of the ABI (${#files[@]} found)" test ${#files[@]} -ge 10
 for f in "${files[@]}"; do
 	check "ABI describes $f" grep -qx "What:[[:space:]]*$sys/$f" "$abi"
 done
 # ...and the ABI file describes nothing that is not there.
-while read -r what; do
+documented=$(sed -n "s|^What:[[:space:]]*\\($sys/.*[^/]\\)\$|\\1|p" "$abi")
+check "the ABI file documents files ($(wc -w <<<"$documented"))" test -n "$documented"
+for what in $documented; do
 	check "documented $what exists" test -e "$what"
-done < <(sed -n "s|^What:[[:space:]]*\\($sys/.*[^/]\\)\$|\\1|p" "$abi")
+done
 
 perm() { stat -c %a "$sys/$1"; }
 check "mode is 0644" test "$(perm mode)" = 644
