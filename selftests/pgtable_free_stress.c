@@ -23,88 +23,7 @@
 
 #include "../kselftest_harness.h"
 
-#define SYSFS	"/sys/kernel/mm/pgtable_free/"
-#define HOOKS	"/sys/kernel/debug/pgtable_free/test/"
-
-static int write_str(const char *path, const char *s)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, s, strlen(s));
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : 0;
-}
-
-static long read_long(const char *path)
-{
-	char buf[64];
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return strtol(buf, NULL, 10);
-}
-
-static long stat_read(const char *name)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), SYSFS "stats/%s", name);
-	return read_long(path);
-}
-
-static int hook(const char *name, long n)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld", n);
-	return write_str(name, buf);
-}
-
-/*
- * Free pages, counting those parked in the per-CPU page lists: a freed
- * page table often lands there, and with a few CPUs those lists hold
- * megabytes, so MemFree alone cannot tell a leak from a cache.
- */
-static long free_pages_all(void)
-{
-	long total = 0;
-	char line[256];
-	FILE *f;
-
-	f = fopen("/proc/zoneinfo", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		long v;
-
-		if (sscanf(line, " nr_free_pages %ld", &v) == 1 ||
-		    sscanf(line, " count: %ld", &v) == 1)
-			total += v;
-	}
-	fclose(f);
-	return total;
-}
-
-static bool wait_pending_zero(int ms)
-{
-	while (stat_read("pending") != 0 && ms-- > 0)
-		usleep(1000);
-	return stat_read("pending") == 0;
-}
+#include "pgtable_free.h"
 
 static double now(void)
 {
@@ -117,30 +36,6 @@ static double now(void)
 static int ncpus(void)
 {
 	return sysconf(_SC_NPROCESSORS_ONLN);
-}
-
-static void pin_to_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
-/* Run the hooks once on every CPU so that slab and page caches settle. */
-static void warm_up(void)
-{
-	int cpu, n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	for (cpu = 0; cpu < n; cpu++) {
-		pin_to_cpu(cpu);
-		hook(HOOKS "alloc_free", 2000);
-		hook(HOOKS "vmap_huge", 200);
-	}
-	pin_to_cpu(0);
-	write_str(SYSFS "drain", "1");
-	usleep(200000);
 }
 
 FIXTURE(stress) {
@@ -248,9 +143,9 @@ TEST_F_TIMEOUT(stress, all_cpus_with_control, 600)
 	ASSERT_LE(n, 64);
 	warm_up();
 	free_before = free_pages_all();
-	queued0 = stat_read("queued");
-	freed0 = stat_read("freed");
-	sync0 = stat_read("freed_sync");
+	queued0 = stat_read(QUEUED);
+	freed0 = stat_read(FREED);
+	sync0 = stat_read(FREED_SYNC);
 
 	start = now();
 	ctl.stop = &stop;
@@ -275,16 +170,16 @@ TEST_F_TIMEOUT(stress, all_cpus_with_control, 600)
 	ASSERT_TRUE(wait_pending_zero(10000));
 
 	/* Every table freed by the hooks went through exactly one path. */
-	EXPECT_EQ(tables, (stat_read("queued") - queued0) +
-			  (stat_read("freed_sync") - sync0));
-	EXPECT_EQ(stat_read("queued") - queued0, stat_read("freed") - freed0);
-	EXPECT_EQ(stat_read("queued"), stat_read("freed") + stat_read("pending"));
+	EXPECT_EQ(tables, (stat_read(QUEUED) - queued0) +
+			  (stat_read(FREED_SYNC) - sync0));
+	EXPECT_EQ(stat_read(QUEUED) - queued0, stat_read(FREED) - freed0);
+	EXPECT_EQ(stat_read(QUEUED), stat_read(FREED) + stat_read(PENDING));
 
 	sleep(1);
 	free_after = free_pages_all();
 	TH_LOG("%d CPUs, %.0f s: %ld tables freed (%ld queued, %ld sync)",
-	       n, now() - start, tables, stat_read("queued") - queued0,
-	       stat_read("freed_sync") - sync0);
+	       n, now() - start, tables, stat_read(QUEUED) - queued0,
+	       stat_read(FREED_SYNC) - sync0);
 	TH_LOG("%ld control ops; free pages %ld -> %ld", ctl.ops,
 	       free_before, free_after);
 	EXPECT_LE(free_before - free_after, 64);
@@ -322,8 +217,8 @@ TEST_F_TIMEOUT(stress, drain_during_cpu_hotplug, 300)
 
 	if (access("/sys/devices/system/cpu/cpu1/online", W_OK))
 		SKIP(return, "no CPU 1 that can go offline (CONFIG_HOTPLUG_CPU, 2+ CPUs)");
-	queued0 = stat_read("queued");
-	freed0 = stat_read("freed");
+	queued0 = stat_read(QUEUED);
+	freed0 = stat_read(FREED);
 	flag_set(&hotplug_stop, false);
 	ASSERT_EQ(0, pthread_create(&t, NULL, hotplug_worker, &cycles));
 	for (i = 0; i < 200; i++) {
@@ -338,8 +233,8 @@ TEST_F_TIMEOUT(stress, drain_during_cpu_hotplug, 300)
 	ASSERT_TRUE(wait_pending_zero(10000));
 	TH_LOG("%d offline/online cycles during %d frees", cycles, 200 * 50);
 	EXPECT_GT(cycles, 0);
-	EXPECT_EQ(200 * 50, stat_read("queued") - queued0);
-	EXPECT_EQ(200 * 50, stat_read("freed") - freed0);
+	EXPECT_EQ(200 * 50, stat_read(QUEUED) - queued0);
+	EXPECT_EQ(200 * 50, stat_read(FREED) - freed0);
 }
 
 /* Allocate and touch memory until the OOM killer ends us. */
@@ -363,23 +258,21 @@ static void memory_hog(void)
 TEST_F_TIMEOUT(stress, real_oom_frees_held_pages, 300)
 {
 	long pending, oom0, events0, freed0;
-	char line[1024], want[128];
+	char want[128];
 	bool seen = false;
 	int kmsg, status;
-	ssize_t n;
 	pid_t hog;
 
 	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 128));
-	pending = stat_read("pending");
+	pending = stat_read(PENDING);
 	ASSERT_GE(pending, 128);
-	oom0 = stat_read("oom_freed");
-	events0 = stat_read("oom_events");
-	freed0 = stat_read("freed");
+	oom0 = stat_read(OOM_FREED);
+	events0 = stat_read(OOM_EVENTS);
+	freed0 = stat_read(FREED);
 
-	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	kmsg = kmsg_open();
 	ASSERT_GE(kmsg, 0);
-	lseek(kmsg, 0, SEEK_END);
 
 	hog = fork();
 	ASSERT_GE(hog, 0);
@@ -389,23 +282,16 @@ TEST_F_TIMEOUT(stress, real_oom_frees_held_pages, 300)
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("the hog was not OOM-killed (status 0x%x)", status);
 
-	EXPECT_EQ(0, stat_read("pending"));
-	EXPECT_EQ(pending, stat_read("oom_freed") - oom0);
-	EXPECT_EQ(1, stat_read("oom_events") - events0);
-	EXPECT_EQ(pending, stat_read("freed") - freed0);
-	EXPECT_EQ(stat_read("queued"), stat_read("freed") + stat_read("pending"));
+	EXPECT_EQ(0, stat_read(PENDING));
+	EXPECT_EQ(pending, stat_read(OOM_FREED) - oom0);
+	EXPECT_EQ(1, stat_read(OOM_EVENTS) - events0);
+	EXPECT_EQ(pending, stat_read(FREED) - freed0);
+	EXPECT_EQ(stat_read(QUEUED), stat_read(FREED) + stat_read(PENDING));
 
 	snprintf(want, sizeof(want),
 		 "out of memory: freed %ld pending kernel page table pages (%ld kB)",
 		 pending, pending * (sysconf(_SC_PAGESIZE) / 1024));
-	while ((n = read(kmsg, line, sizeof(line) - 1)) > 0 ||
-	       (n < 0 && errno == EPIPE)) {
-		if (n > 0) {
-			line[n] = '\0';
-			seen |= !!strstr(line, want);
-		}
-	}
-	close(kmsg);
+	seen = kmsg_find(kmsg, want);
 	EXPECT_TRUE(seen) TH_LOG("no '%s' in the kernel log", want);
 }
 

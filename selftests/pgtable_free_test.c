@@ -21,173 +21,7 @@
 
 #include "../kselftest_harness.h"
 
-#define SYSFS	"/sys/kernel/mm/pgtable_free/"
-#define HOOKS	"/sys/kernel/debug/pgtable_free/test/"
-
-static const char * const stat_names[] = {
-	"queued", "freed", "pending", "pending_max", "batches",
-	"freed_sync", "oom_freed", "oom_events",
-};
-
-enum {
-	QUEUED, FREED, PENDING, PENDING_MAX, BATCHES, FREED_SYNC,
-	OOM_FREED, OOM_EVENTS, NR_STATS
-};
-
-struct stats {
-	unsigned long v[NR_STATS];
-};
-
-/* Read a whole small file; returns bytes read or -errno. */
-static ssize_t read_file(const char *path, char *buf, size_t size)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	if (n < 0)
-		n = -errno;
-	else
-		buf[n] = '\0';
-	close(fd);
-	return n;
-}
-
-/* One write(2) of len bytes; returns 0 or -errno. */
-static int write_bytes(const char *path, const void *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, buf, len);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n < 0 ? n : 0;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	return write_bytes(path, s, strlen(s));
-}
-
-/* A counter file: one decimal number and a newline, or -1. */
-static long read_ulong(const char *path)
-{
-	char buf[64], *end;
-	unsigned long v;
-
-	if (read_file(path, buf, sizeof(buf)) <= 0)
-		return -1;
-	errno = 0;
-	v = strtoul(buf, &end, 10);
-	if (errno || end == buf || strcmp(end, "\n"))
-		return -1;
-	return v;
-}
-
-static unsigned long stat_read(int item)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), SYSFS "stats/%s", stat_names[item]);
-	return read_ulong(path);
-}
-
-static void stats_read(struct stats *s)
-{
-	int i;
-
-	for (i = 0; i < NR_STATS; i++)
-		s->v[i] = stat_read(i);
-}
-
-static unsigned long delta(const struct stats *before, int item)
-{
-	return stat_read(item) - before->v[item];
-}
-
-static int hook(const char *name, unsigned long n)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%lu\n", n);
-	return write_str(name, buf);
-}
-
-static long hook_result(const char *name)
-{
-	return read_ulong(name);
-}
-
-static void read_mode(char *buf, size_t size)
-{
-	if (read_file(SYSFS "mode", buf, size) < 0)
-		buf[0] = '\0';
-}
-
-/* Wait up to ms milliseconds for the list to empty. */
-static bool wait_pending_zero(int ms)
-{
-	while (stat_read(PENDING) != 0 && ms-- > 0)
-		usleep(1000);
-	return stat_read(PENDING) == 0;
-}
-
-/*
- * Free pages, counting those parked in the per-CPU page lists: a freed
- * page table often lands there, and with a few CPUs those lists hold
- * megabytes, so MemFree alone cannot tell a leak from a cache.
- */
-static long free_pages_all(void)
-{
-	long total = 0;
-	char line[256];
-	FILE *f;
-
-	f = fopen("/proc/zoneinfo", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		long v;
-
-		if (sscanf(line, " nr_free_pages %ld", &v) == 1 ||
-		    sscanf(line, " count: %ld", &v) == 1)
-			total += v;
-	}
-	fclose(f);
-	return total;
-}
-
-static void pin_to_cpu(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu % sysconf(_SC_NPROCESSORS_ONLN), &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
-/* Run the hooks once on every CPU so that slab and page caches settle. */
-static void warm_up(void)
-{
-	int cpu, n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	for (cpu = 0; cpu < n; cpu++) {
-		pin_to_cpu(cpu);
-		hook(HOOKS "alloc_free", 2000);
-		hook(HOOKS "vmap_huge", 200);
-	}
-	pin_to_cpu(0);
-	write_str(SYSFS "drain", "1");
-	usleep(200000);
-}
+#include "pgtable_free.h"
 
 FIXTURE(pgtable_free) {
 	char mode[32];
@@ -525,13 +359,12 @@ TEST_F(pgtable_free, mode_flip_while_freeing)
 /* The OOM notifier frees a held list, says so, and counts it. */
 TEST_F(pgtable_free, oom_frees_pending)
 {
-	char line[1024], want[128];
+	char want[128];
 	struct stats before;
 	bool seen = false;
 	unsigned long pending;
 	int kmsg, status = 0, i;
 	pid_t victim;
-	ssize_t n;
 
 	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 64));
@@ -548,9 +381,8 @@ TEST_F(pgtable_free, oom_frees_pending)
 	}
 	usleep(100000);
 
-	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	kmsg = kmsg_open();
 	ASSERT_GE(kmsg, 0);
-	lseek(kmsg, 0, SEEK_END);
 	ASSERT_EQ(0, write_str("/proc/sysrq-trigger", "f"));
 
 	/* sysrq runs the OOM killer from a work item: wait for its victim. */
@@ -570,13 +402,7 @@ TEST_F(pgtable_free, oom_frees_pending)
 
 	snprintf(want, sizeof(want), "freed %lu pending kernel page table pages (%lu kB)",
 		 pending, pending * (sysconf(_SC_PAGESIZE) / 1024));
-	while ((n = read(kmsg, line, sizeof(line) - 1)) > 0 || (n < 0 && errno == EPIPE)) {
-		if (n > 0) {
-			line[n] = '\0';
-			seen |= !!strstr(line, want);
-		}
-	}
-	close(kmsg);
+	seen = kmsg_find(kmsg, want);
 	EXPECT_TRUE(seen) TH_LOG("no '%s' in the kernel log", want);
 }
 

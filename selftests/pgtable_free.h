@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers of the pgtable_free selftests: the sysfs files, the
+ * CONFIG_TEST_PGTABLE_FREE hooks in debugfs, and a few measurements.
+ */
+#ifndef PGTABLE_FREE_H
+#define PGTABLE_FREE_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SYSFS	"/sys/kernel/mm/pgtable_free/"
+#define HOOKS	"/sys/kernel/debug/pgtable_free/test/"
+
+static const char * const stat_names[] = {
+	"queued", "freed", "pending", "pending_max", "batches",
+	"freed_sync", "oom_freed", "oom_events",
+};
+
+enum {
+	QUEUED, FREED, PENDING, PENDING_MAX, BATCHES, FREED_SYNC,
+	OOM_FREED, OOM_EVENTS, NR_STATS
+};
+
+struct stats {
+	unsigned long v[NR_STATS];
+};
+
+/* Read a whole small file; returns bytes read or -errno. */
+static inline ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	else
+		buf[n] = '\0';
+	close(fd);
+	return n;
+}
+
+/* One write(2) of len bytes; returns 0 or -errno. */
+static inline int write_bytes(const char *path, const void *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+static inline int write_str(const char *path, const char *s)
+{
+	return write_bytes(path, s, strlen(s));
+}
+
+/* A counter file: one decimal number and a newline, or -1. */
+static inline long read_ulong(const char *path)
+{
+	char buf[64], *end;
+	unsigned long v;
+
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno || end == buf || strcmp(end, "\n"))
+		return -1;
+	return v;
+}
+
+static inline unsigned long stat_read(int item)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), SYSFS "stats/%s", stat_names[item]);
+	return read_ulong(path);
+}
+
+static inline void stats_read(struct stats *s)
+{
+	int i;
+
+	for (i = 0; i < NR_STATS; i++)
+		s->v[i] = stat_read(i);
+}
+
+static inline unsigned long delta(const struct stats *before, int item)
+{
+	return stat_read(item) - before->v[item];
+}
+
+static inline int hook(const char *name, unsigned long n)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lu\n", n);
+	return write_str(name, buf);
+}
+
+static inline long hook_result(const char *name)
+{
+	return read_ulong(name);
+}
+
+static inline void read_mode(char *buf, size_t size)
+{
+	if (read_file(SYSFS "mode", buf, size) < 0)
+		buf[0] = '\0';
+}
+
+static inline bool at_rest(void)
+{
+	return stat_read(PENDING) == 0 &&
+	       stat_read(QUEUED) == stat_read(FREED);
+}
+
+/*
+ * Wait up to ms milliseconds until every queued page is freed: the list
+ * empty, and the batch the work item took off it freed and counted.
+ */
+static inline bool wait_pending_zero(int ms)
+{
+	while (!at_rest() && ms-- > 0)
+		usleep(1000);
+	return at_rest();
+}
+
+/*
+ * Free pages, counting those parked in the per-CPU page lists: a freed
+ * page table often lands there, and with a few CPUs those lists hold
+ * megabytes, so MemFree alone cannot tell a leak from a cache.
+ */
+static inline long free_pages_all(void)
+{
+	long total = 0;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		long v;
+
+		if (sscanf(line, " nr_free_pages %ld", &v) == 1 ||
+		    sscanf(line, " count: %ld", &v) == 1)
+			total += v;
+	}
+	fclose(f);
+	return total;
+}
+
+static inline void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu % sysconf(_SC_NPROCESSORS_ONLN), &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Run the hooks once on every CPU so that slab and page caches settle. */
+static inline void warm_up(void)
+{
+	int cpu, n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (cpu = 0; cpu < n; cpu++) {
+		pin_to_cpu(cpu);
+		hook(HOOKS "alloc_free", 2000);
+		hook(HOOKS "vmap_huge", 200);
+	}
+	pin_to_cpu(0);
+	write_str(SYSFS "drain", "1");
+	usleep(200000);
+}
+
+/* The kernel log from now on, to look for a line later. */
+static inline int kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/* Whether a record since kmsg_open() contains @want; closes @fd. */
+static inline bool kmsg_find(int fd, const char *want)
+{
+	char line[1024];
+	bool seen = false;
+	ssize_t n;
+
+	while ((n = read(fd, line, sizeof(line) - 1)) > 0 ||
+	       (n < 0 && errno == EPIPE)) {
+		if (n > 0) {
+			line[n] = '\0';
+			seen |= !!strstr(line, want);
+		}
+	}
+	close(fd);
+	return seen;
+}
+
+#endif /* PGTABLE_FREE_H */
