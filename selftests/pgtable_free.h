@@ -126,6 +126,41 @@ static inline void read_mode(char *buf, size_t size)
 		buf[0] = '\0';
 }
 
+/* Why the tests cannot run here, or NULL when they can. */
+static inline const char *missing_prerequisite(void)
+{
+	if (access(SYSFS, F_OK))
+		return "kernel lacks CONFIG_ASYNC_KERNEL_PGTABLE_FREE";
+	if (geteuid())
+		return "must run as root";
+	if (access(HOOKS "hold", W_OK))
+		return "needs CONFIG_TEST_PGTABLE_FREE and debugfs at /sys/kernel/debug";
+	return NULL;
+}
+
+static inline bool mode_is_sync(void)
+{
+	char mode[32];
+
+	read_mode(mode, sizeof(mode));
+	return strstr(mode, "[sync]");
+}
+
+/* Async, nothing held, nothing pending; 0 or -errno. */
+static inline int start_clean(void)
+{
+	return write_str(SYSFS "mode", "async") ?:
+	       write_str(HOOKS "hold", "0") ?:
+	       write_str(SYSFS "drain", "1");
+}
+
+static inline void restore(bool was_sync)
+{
+	write_str(HOOKS "hold", "0");
+	write_str(SYSFS "mode", was_sync ? "sync" : "async");
+	write_str(SYSFS "drain", "1");
+}
+
 static inline bool at_rest(void)
 {
 	return stat_read(PENDING) == 0 &&

@@ -44,31 +44,18 @@ FIXTURE(stress) {
 
 FIXTURE_SETUP(stress)
 {
-	char mode[32] = "";
-	int fd;
+	const char *missing = missing_prerequisite();
 
-	if (access(SYSFS, F_OK))
-		SKIP(return, "kernel lacks CONFIG_ASYNC_KERNEL_PGTABLE_FREE");
-	if (geteuid())
-		SKIP(return, "must run as root");
-	if (access(HOOKS "hold", W_OK))
-		SKIP(return, "needs CONFIG_TEST_PGTABLE_FREE and debugfs at /sys/kernel/debug");
-	fd = open(SYSFS "mode", O_RDONLY);
-	if (fd >= 0) {
-		read(fd, mode, sizeof(mode) - 1);
-		close(fd);
-	}
-	self->was_sync = strstr(mode, "[sync]");
-	ASSERT_EQ(0, write_str(SYSFS "mode", "async"));
-	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
-	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+	if (missing)
+		SKIP(return, "%s", missing);
+	self->was_sync = mode_is_sync();
+	ASSERT_EQ(0, start_clean());
 }
 
 FIXTURE_TEARDOWN(stress)
 {
-	write_str(HOOKS "hold", "0");
-	write_str(SYSFS "mode", self->was_sync ? "sync" : "async");
-	write_str(SYSFS "drain", "1");
+	if (!missing_prerequisite())
+		restore(self->was_sync);
 }
 
 /* Flags shared between threads, read and written whole. */

@@ -24,30 +24,23 @@
 #include "pgtable_free.h"
 
 FIXTURE(pgtable_free) {
-	char mode[32];
+	bool was_sync;
 };
 
 FIXTURE_SETUP(pgtable_free)
 {
-	if (access(SYSFS, F_OK))
-		SKIP(return, "kernel lacks CONFIG_ASYNC_KERNEL_PGTABLE_FREE");
-	if (geteuid())
-		SKIP(return, "must run as root");
-	if (access(HOOKS "hold", W_OK))
-		SKIP(return, "needs CONFIG_TEST_PGTABLE_FREE and debugfs at /sys/kernel/debug");
-	read_mode(self->mode, sizeof(self->mode));
-	ASSERT_EQ(0, write_str(SYSFS "mode", "async"));
-	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
-	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+	const char *missing = missing_prerequisite();
+
+	if (missing)
+		SKIP(return, "%s", missing);
+	self->was_sync = mode_is_sync();
+	ASSERT_EQ(0, start_clean());
 }
 
 FIXTURE_TEARDOWN(pgtable_free)
 {
-	if (access(HOOKS "hold", W_OK))
-		return;
-	write_str(HOOKS "hold", "0");
-	write_str(SYSFS "mode", strstr(self->mode, "[sync]") ? "sync" : "async");
-	write_str(SYSFS "drain", "1");
+	if (!missing_prerequisite())
+		restore(self->was_sync);
 }
 
 /* Every counter: one decimal value and a newline; at rest they add up. */
