@@ -58,6 +58,8 @@ selftests: kernel-tree
 	@mkdir -p $(STOUT)/pgtable_free
 	@$(MAKE) -s -C $(KTREE)/tools/testing/selftests/pgtable_free \
 		OUTPUT=$(STOUT)/pgtable_free
+	@scripts/build-mm-selftests 2>$(TOP)/build/mm-selftests-build.log || \
+		{ cat $(TOP)/build/mm-selftests-build.log; exit 1; }
 
 build: kernel tool selftests
 

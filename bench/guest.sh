@@ -4,6 +4,7 @@
 #
 #   guest.sh main      everything but the 4-CPU contention run
 #   guest.sh contend   only the all-CPU contention run
+#   guest.sh variant   cost and contention on a kernel variant
 #
 # Sizes and repetitions come from the environment (scripts/bench sets them).
 set -euo pipefail
@@ -70,6 +71,12 @@ main)
 contend)
 	step contend_async "$bin" contend alloc_free "$CONTEND_N" "$CONTEND_REPS" async
 	step contend_sync "$bin" contend alloc_free "$CONTEND_N" "$CONTEND_REPS" sync
+	;;
+variant)
+	# The same few measurements on each kernel variant (scripts/bench)
+	step cost_async_alloc_free "$bin" cost-async alloc_free "$COST_ALLOC_FREE_N" "$COST_REPS"
+	step cost_async_vmap_huge "$bin" cost-async vmap_huge "$COST_VMAP_HUGE_N" "$COST_REPS"
+	step contend_async "$bin" contend alloc_free "$CONTEND_N" "$CONTEND_REPS" async
 	;;
 *)
 	fail "unknown phase $1"

@@ -1,0 +1,76 @@
+#!/bin/bash
+# In the guest: the kernel's own tools/testing/selftests/mm tests that
+# allocate and free page tables (mremap, THP collapse and split, hugetlb
+# and its vmemmap optimization, GUP, userfaultfd), on whatever kernel
+# boots: ours, or the kernel without the series that make check compares
+# it with.  Writes "NAME pass|fail|skip" lines to
+# $VM_EXEC_OUT/mm_selftests.results; on a kernel with the feature, also
+# the kernel page tables each test freed (stats/queued + stats/freed_sync).
+set -u
+top=${PGTFREE_TOP:?}
+. "$top/tests/lib.sh"
+bin=$top/build/selftests/mm
+out=${VM_EXEC_OUT:-/tmp}
+res=$out/mm_selftests.results
+stats=/sys/kernel/mm/pgtable_free/stats
+: >"$res"
+mkdir -p "$out/mm_selftests"
+
+mapfile -t tests < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/tests/guest/mm_selftests.list")
+
+
+# A writable copy: some tests create files in their working directory.
+work=$(mktemp -d)
+cp -a "$bin/." "$work/"
+cd "$work" || exit 1
+
+# What run_vmtests.sh sets up: 256 MB of huge pages, room for SysV shm.
+echo 3 >/proc/sys/vm/drop_caches
+echo 128 >/proc/sys/vm/nr_hugepages
+echo 268435456 >/proc/sys/kernel/shmmax
+echo 4194304 >/proc/sys/kernel/shmall
+echo "# huge pages: $(grep HugePages_Free /proc/meminfo)"
+
+kpt_freed() {
+	if [ -r $stats/queued ]; then
+		echo $(($(cat $stats/queued) + $(cat $stats/freed_sync)))
+	else
+		echo 0
+	fi
+}
+
+for t in "${tests[@]}"; do
+	limit=${t%% *} cmd=${t#* }
+	prog=${cmd%% *}
+	if [ ! -x "$prog" ]; then
+		check "${cmd#./} was built (make selftests)" false
+		continue
+	fi
+	before=$(kpt_freed) t0=$(date +%s)
+	# shellcheck disable=SC2086 # the command's words
+	log=$out/mm_selftests/${cmd#./}.log
+	log=${log// /_}
+	timeout -k 5 "$limit" $cmd >"$log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - t0))
+	if [ $rc -ne 0 ]; then
+		# What failed, then how it ended; the whole output is in $log.
+		grep -aE -m 10 '^(not ok|# FAIL|Bail out|ERROR)' "$log" | sed 's/^/#   /'
+		tail -n 3 "$log" | sed 's/^/#   /'
+	fi
+	case $rc in
+	0) status=pass ;;
+	4) status=skip ;;
+	*) status=fail ;;
+	esac
+	echo "${cmd#./} $status" >>"$res"
+	note="${secs}s"
+	[ -r $stats/queued ] && note="$note, kernel page tables freed: $(($(kpt_freed) - before))"
+	echo "# ${cmd#./}: exit $rc ($note)"
+	if [ $status = skip ]; then
+		skip "${cmd#./}" "the test found a prerequisite missing (exit 4): $(grep -a -m1 -iE 'skip|not' "$log")"
+	else
+		check "${cmd#./} passes" test $rc -eq 0
+	fi
+done
+totals
