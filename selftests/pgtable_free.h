@@ -179,13 +179,15 @@ static inline bool wait_pending_zero(int ms)
 }
 
 /*
- * Free pages, counting those parked in the per-CPU page lists: a freed
- * page table often lands there, and with a few CPUs those lists hold
- * megabytes, so MemFree alone cannot tell a leak from a cache.
+ * Pages that nothing holds but a cache: free pages, those parked in the
+ * per-CPU page lists (a freed page table often lands there, and with a few
+ * CPUs those lists hold megabytes), and slab pages, where a debug kernel
+ * keeps KASAN's quarantine of freed objects and kmemleak's metadata.  A
+ * page table that is never freed is none of these.
  */
 static inline long free_pages_all(void)
 {
-	long total = 0;
+	long total = 0, v;
 	char line[256];
 	FILE *f;
 
@@ -193,10 +195,17 @@ static inline long free_pages_all(void)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		long v;
-
 		if (sscanf(line, " nr_free_pages %ld", &v) == 1 ||
 		    sscanf(line, " count: %ld", &v) == 1)
+			total += v;
+	}
+	fclose(f);
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "nr_slab_reclaimable %ld", &v) == 1 ||
+		    sscanf(line, "nr_slab_unreclaimable %ld", &v) == 1)
 			total += v;
 	}
 	fclose(f);

@@ -224,6 +224,38 @@ TEST_F_TIMEOUT(stress, drain_during_cpu_hotplug, 300)
 	EXPECT_EQ(200 * 50, stat_read(FREED) - freed0);
 }
 
+/*
+ * Leave about @keep_mb of memory free by reserving the rest as huge pages,
+ * so that a hog reaches OOM in seconds, not minutes, where faulting pages
+ * in is slow (a debug kernel under TCG).  Returns the huge pages reserved;
+ * 0 without hugetlb, and the hog then has all of memory to fill.
+ */
+static long reserve_memory(long keep_mb)
+{
+	long avail_kb = 0, huge_kb = 0, v, n;
+	char line[256], num[32];
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "MemAvailable: %ld kB", &v) == 1)
+			avail_kb = v;
+		if (sscanf(line, "Hugepagesize: %ld kB", &v) == 1)
+			huge_kb = v;
+	}
+	fclose(f);
+	if (!huge_kb || avail_kb <= keep_mb * 1024)
+		return 0;
+	n = (avail_kb - keep_mb * 1024) / huge_kb;
+	snprintf(num, sizeof(num), "%ld", n);
+	write_str("/proc/sys/vm/drop_caches", "3");
+	if (write_str("/proc/sys/vm/nr_hugepages", num))
+		return 0;
+	return n;
+}
+
 /* Allocate and touch memory until the OOM killer ends us. */
 static void memory_hog(void)
 {
@@ -261,11 +293,13 @@ TEST_F_TIMEOUT(stress, real_oom_frees_held_pages, 300)
 	kmsg = kmsg_open();
 	ASSERT_GE(kmsg, 0);
 
+	TH_LOG("%ld huge pages reserved, the hog fills the rest", reserve_memory(96));
 	hog = fork();
 	ASSERT_GE(hog, 0);
 	if (!hog)
 		memory_hog();
 	ASSERT_EQ(hog, waitpid(hog, &status, 0));
+	write_str("/proc/sys/vm/nr_hugepages", "0");
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("the hog was not OOM-killed (status 0x%x)", status);
 

@@ -455,8 +455,11 @@ static bool is_valid(const char *buf, size_t len, const char * const *valid,
 	return false;
 }
 
-/* Random writes: only the documented values are taken, nothing else moves. */
-TEST_F(pgtable_free, fuzz_mode_and_drain)
+/*
+ * Random writes: only the documented values are taken, nothing else moves.
+ * About 30 s on the debug kernel under TCG.
+ */
+TEST_F_TIMEOUT(pgtable_free, fuzz_mode_and_drain, 300)
 {
 	static const char * const mode_ok[] = { "async", "async\n", "sync", "sync\n" };
 	static const char * const drain_ok[] = { "1", "1\n" };

@@ -29,6 +29,8 @@ echo 3 >/proc/sys/vm/drop_caches
 echo 128 >/proc/sys/vm/nr_hugepages
 echo 268435456 >/proc/sys/kernel/shmmax
 echo 4194304 >/proc/sys/kernel/shmall
+# mremap_test maps 2 GB regions, more than this guest's memory.
+echo 1 >/proc/sys/vm/overcommit_memory
 echo "# huge pages: $(grep HugePages_Free /proc/meminfo)"
 
 kpt_freed() {
