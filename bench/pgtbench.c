@@ -500,6 +500,26 @@ static int cmd_cost(int argc, char **argv)
 	return 0;
 }
 
+/* A debugfs hook's value: its files are not seekable, so no pread(). */
+static unsigned long read_hook(const char *path)
+{
+	int fd = open_or_die(path, O_RDONLY);
+	char buf[64], *end;
+	unsigned long v;
+	ssize_t n;
+
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		die("read %s: %s", path, n < 0 ? strerror(errno) : "empty");
+	buf[n] = '\0';
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (errno || end == buf)
+		die("read %s: not a number: %s", path, buf);
+	return v;
+}
+
 /*
  * ---- cost-async: ns per free in normal operation, counted by the hook ----
  *
@@ -531,7 +551,7 @@ static int cmd_cost_async(int argc, char **argv)
 	for (r = 0; r < reps; r++) {
 		uint64_t t = timed_hook_write(path, n);
 
-		frees = read_ul(path);
+		frees = read_hook(path);
 		if (frees == 0)
 			die("cost-async: %s %lu freed no kernel page table", hook, n);
 		ns[r] = (double)t / frees;
