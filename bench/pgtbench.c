@@ -76,13 +76,12 @@ static int open_or_die(const char *path, int flags)
 	return fd;
 }
 
-static unsigned long read_fd_ul(int fd, const char *what)
+/* The number in @buf, which read() or pread() filled with @n bytes. */
+static unsigned long parse_ul(char *buf, ssize_t n, const char *what)
 {
-	char buf[64], *end;
 	unsigned long v;
-	ssize_t n;
+	char *end;
 
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		die("read %s: %s", what, n < 0 ? strerror(errno) : "empty");
 	buf[n] = '\0';
@@ -91,6 +90,13 @@ static unsigned long read_fd_ul(int fd, const char *what)
 	if (errno || end == buf)
 		die("read %s: not a number: %s", what, buf);
 	return v;
+}
+
+static unsigned long read_fd_ul(int fd, const char *what)
+{
+	char buf[64];
+
+	return parse_ul(buf, pread(fd, buf, sizeof(buf) - 1, 0), what);
 }
 
 static unsigned long read_ul(const char *path)
@@ -504,20 +510,11 @@ static int cmd_cost(int argc, char **argv)
 static unsigned long read_hook(const char *path)
 {
 	int fd = open_or_die(path, O_RDONLY);
-	char buf[64], *end;
-	unsigned long v;
-	ssize_t n;
+	char buf[64];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 
-	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n <= 0)
-		die("read %s: %s", path, n < 0 ? strerror(errno) : "empty");
-	buf[n] = '\0';
-	errno = 0;
-	v = strtoul(buf, &end, 10);
-	if (errno || end == buf)
-		die("read %s: not a number: %s", path, buf);
-	return v;
+	return parse_ul(buf, n, path);
 }
 
 /*
