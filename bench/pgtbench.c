@@ -511,10 +511,10 @@ static unsigned long read_hook(const char *path)
 {
 	int fd = open_or_die(path, O_RDONLY);
 	char buf[64];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	unsigned long v = parse_ul(buf, read(fd, buf, sizeof(buf) - 1), path);
 
 	close(fd);
-	return parse_ul(buf, n, path);
+	return v;
 }
 
 /*
