@@ -1,7 +1,7 @@
 #!/bin/bash
 # In the guest: the kernel's own tools/testing/selftests/mm tests that
-# allocate and free page tables (mremap, THP collapse and split, hugetlb
-# and its vmemmap optimization, GUP, userfaultfd), on whatever kernel
+# allocate and free page tables (mremap, mlock, madvise, hugetlb, GUP,
+# userfaultfd; tests/guest/mm_selftests.list), on whatever kernel
 # boots: ours, or the kernel without the series that make check compares
 # it with.  Writes "NAME pass|fail|skip" lines to
 # $VM_EXEC_OUT/mm_selftests.results; on a kernel with the feature, also
@@ -18,7 +18,6 @@ mkdir -p "$out/mm_selftests"
 
 mapfile -t tests < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/tests/guest/mm_selftests.list")
 
-
 # A writable copy: some tests create files in their working directory.
 work=$(mktemp -d)
 cp -a "$bin/." "$work/"
@@ -30,6 +29,7 @@ echo 128 >/proc/sys/vm/nr_hugepages
 echo 268435456 >/proc/sys/kernel/shmmax
 echo 4194304 >/proc/sys/kernel/shmall
 # mremap_test maps 2 GB regions, more than this guest's memory.
+overcommit=$(cat /proc/sys/vm/overcommit_memory)
 echo 1 >/proc/sys/vm/overcommit_memory
 echo "# huge pages: $(grep HugePages_Free /proc/meminfo)"
 
@@ -45,13 +45,14 @@ for t in "${tests[@]}"; do
 	limit=${t%% *} cmd=${t#* }
 	prog=${cmd%% *}
 	if [ ! -x "$prog" ]; then
+		echo "${cmd#./} fail" >>"$res"
 		check "${cmd#./} was built (make selftests)" false
 		continue
 	fi
 	before=$(kpt_freed) t0=$(date +%s)
-	# shellcheck disable=SC2086 # the command's words
 	log=$out/mm_selftests/${cmd#./}.log
 	log=${log// /_}
+	# shellcheck disable=SC2086 # the command's words
 	timeout -k 5 "$limit" $cmd >"$log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - t0))
@@ -75,4 +76,7 @@ for t in "${tests[@]}"; do
 		check "${cmd#./} passes" test $rc -eq 0
 	fi
 done
+# The suites that follow get the guest as it was.
+echo "$overcommit" >/proc/sys/vm/overcommit_memory
+echo 0 >/proc/sys/vm/nr_hugepages
 totals
