@@ -1,48 +1,76 @@
-# pgtfree: deferred freeing of kernel page tables on Linux 6.12, its
-# administration tool and its tests.  `make help` lists the targets.
+# pgtfree: deferred freeing of kernel page tables on Debian's Linux 7.3 and
+# 6.12, its administration tool and its tests.  `make help` lists the targets.
 
-# The Debian linux-source-6.12 version the series is tested on.
-LINUX_SOURCE_PIN := 6.12.117-1~deb12u1
-export LINUX_SOURCE_PIN
+# The kernel bases, each a Debian linux-source-BASE package, with a series
+# in patches/BASE/ and a tree in build/BASE/.  BASE=... picks one for every
+# target that uses a kernel tree; the default is the newest.  make check
+# runs both (see tests/check-plan).
+BASES := 7.3 6.12
+BASE ?= 7.3
+ifeq ($(filter $(BASE),$(BASES)),)
+$(error unknown BASE '$(BASE)': the kernel bases are: $(BASES))
+endif
+ifneq ($(words $(BASE)),1)
+$(error BASE must name one base, not '$(BASE)': one of $(BASES))
+endif
+
+# The Debian linux-source-BASE versions each series is tested on; the
+# 7.3 package comes from trixie-backports (scripts/deps).
+LINUX_SOURCE_PIN_6.12 := 6.12.117-1~deb12u1
+LINUX_SOURCE_PIN_7.3 := 7.3.4-1~bpo13+1
+
+# The scripts derive every path from BASE (scripts/base.sh reads the pins
+# and the bases above); the Makefile only passes BASE on.
+export BASE
 
 TOP    := $(CURDIR)
-KTREE  := $(TOP)/build/linux
-KOUT   := $(TOP)/build/kernel
-KDBG   := $(TOP)/build/kernel-debug
+KBUILD := $(TOP)/build/$(BASE)
+KTREE  := $(KBUILD)/linux
+KDBG   := $(KBUILD)/kernel-debug
 BIN    := $(TOP)/build/bin
-STOUT  := $(TOP)/build/selftests
-export KERNEL_TREE := $(KTREE)
-export KERNEL_OUT  := $(KOUT)
+STOUT  := $(KBUILD)/selftests
+
+# A base named on the command line (or in the environment) limits
+# patches-check and check to it; without one they cover every base.
+ifneq ($(filter command line environment,$(origin BASE)),)
+ALL_OR_BASE := $(BASE)
+else
+ALL_OR_BASE := $(BASES)
+endif
 
 .PHONY: help deps kernel-tree export-patches patches-check kernel kernel-debug tool \
-	selftests build run shell vm-exec check bench lint series bisect-check deb
+	selftests build run shell vm-exec check check-full bench lint series bisect-check deb
 
 help:
 	@echo 'make run             build what is missing, boot the kernel, show the feature'
-	@echo 'make check           every test: host tests, then the guest suites'
+	@echo 'make check           every test CI runs, on both bases (tests/check-plan)'
+	@echo 'make check-full      make check plus what does not fit CI (debug, notest, base, bisect on 6.12 too)'
 	@echo 'make bench           measure the free path, batching, drain latency'
 	@echo 'make shell           an interactive shell in the guest'
 	@echo 'make vm-exec CMD=..  run CMD in the guest'
-	@echo 'make kernel-tree     prepare build/linux (Debian source + patches/)'
-	@echo 'make export-patches  write patches/ from build/linux commits'
-	@echo 'make patches-check   fail if build/linux holds work patches/ lacks'
+	@echo 'make kernel-tree     prepare build/$$BASE/linux (Debian source + patches/$$BASE)'
+	@echo 'make export-patches  write patches/$$BASE from build/$$BASE/linux commits'
+	@echo 'make patches-check   fail if a tree holds work its patches/ lacks (every base)'
 	@echo 'make lint            checkpatch, sparse and W=1 on our code'
 	@echo 'make series          a review-ready series in build/series'
 	@echo 'make bisect-check    build every step of the series, feature on and off'
 	@echo 'make deb             a Debian kernel package for a real machine (hours)'
-	@echo 'make kernel tool selftests   build one part'
+	@echo 'make kernel kernel-debug tool selftests   build one part'
+	@echo
+	@echo 'BASE=7.3|6.12 picks the kernel base (default $(word 1,$(BASES))); BASE=$(BASE) now'
 
 deps:
-	@scripts/deps
+	@DEPS_BASES="$(ALL_OR_BASE)" scripts/deps
 
-kernel-tree: deps
+kernel-tree:
+	@DEPS_BASES=$(BASE) scripts/deps
 	@scripts/kpatches tree
 
 export-patches:
 	@scripts/kpatches export
 
 patches-check:
-	@scripts/kpatches check
+	@rc=0; for b in $(ALL_OR_BASE); do BASE=$$b scripts/kpatches check || rc=1; done; exit $$rc
 
 kernel: kernel-tree
 	@scripts/build-kernel
@@ -51,15 +79,16 @@ kernel: kernel-tree
 kernel-debug: kernel-tree
 	@KERNEL_OUT=$(KDBG) scripts/build-kernel configs/vm.config configs/debug.config
 
-tool: deps
+tool:
+	@DEPS_BASES= scripts/deps
 	@$(MAKE) -s -C tools/pgtfree OUTPUT=$(BIN)/
 
 selftests: kernel-tree
 	@mkdir -p $(STOUT)/pgtable_free
 	@$(MAKE) -s -C $(KTREE)/tools/testing/selftests/pgtable_free \
 		OUTPUT=$(STOUT)/pgtable_free
-	@scripts/build-mm-selftests 2>$(TOP)/build/mm-selftests-build.log || \
-		{ cat $(TOP)/build/mm-selftests-build.log; exit 1; }
+	@scripts/build-mm-selftests 2>$(KBUILD)/mm-selftests-build.log || \
+		{ cat $(KBUILD)/mm-selftests-build.log; exit 1; }
 
 build: kernel tool selftests
 
@@ -72,8 +101,14 @@ shell: build
 vm-exec: build
 	@scripts/vm-exec -- '$(CMD)'
 
-check: deps
-	@scripts/check
+# make check BASE=6.12 (or CHECK_BASES=6.12) runs one base only.
+check:
+	@DEPS_BASES="$(ALL_OR_BASE)" scripts/deps
+	@CHECK_BASES="$${CHECK_BASES:-$(ALL_OR_BASE)}" scripts/check
+
+check-full:
+	@DEPS_BASES="$(ALL_OR_BASE)" scripts/deps
+	@CHECK_BASES="$${CHECK_BASES:-$(ALL_OR_BASE)}" scripts/check --full
 
 bench: build
 	@scripts/bench

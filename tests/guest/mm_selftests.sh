@@ -9,7 +9,7 @@
 set -u
 top=${PGTFREE_TOP:?}
 . "$top/tests/lib.sh"
-bin=$top/build/selftests/mm
+bin=${PGTFREE_SELFTESTS:?}/mm
 out=${VM_EXEC_OUT:-/tmp}
 res=$out/mm_selftests.results
 stats=/sys/kernel/mm/pgtable_free/stats

@@ -17,7 +17,7 @@ check "debugfs holds only the snapshot" test "$(ls -A $dbg)" = stats
 check "the KUnit suite did not run" bash -c "! dmesg | grep -q 'Subtest: pgtable_free'"
 
 # The kselftest needs the hooks: every test skips, naming the option.
-st=$top/build/selftests/pgtable_free/pgtable_free_test
+st=${PGTFREE_SELFTESTS:?}/pgtable_free/pgtable_free_test
 "$st" >"${VM_EXEC_OUT:-/tmp}/kselftest-notest.log" 2>&1
 rc=$?
 log=$(cat "${VM_EXEC_OUT:-/tmp}/kselftest-notest.log")

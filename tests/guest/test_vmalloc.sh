@@ -9,7 +9,8 @@ top=${PGTFREE_TOP:?}
 . "$top/tests/lib.sh"
 # Each kernel make check boots has its own release string and modules.
 ko=""
-for k in "$top"/build/kernel "$top"/build/kernel-debug "$top"/build/variants/*/kernel; do
+b=${PGTFREE_BUILD:?}
+for k in "$b"/kernel "$b"/kernel-debug "$b"/variants/*/kernel; do
 	f=$k/modroot/lib/modules/$(uname -r)/kernel/lib/test_vmalloc.ko
 	[ -f "$f" ] && ko=$f && break
 done
