@@ -4,13 +4,19 @@
  *
  * Talks to /sys/kernel/mm/pgtable_free/ (CONFIG_ASYNC_KERNEL_PGTABLE_FREE):
  *
- *   mode     "[async] sync\n" or "async [sync]\n"; write "async" or "sync"
+ *   mode     words, the active one in brackets: "[async] sync\n"; write
+ *            one of the words
  *   drain    write "1": free everything pending before write(2) returns
  *   stats/   one decimal u64 followed by "\n" per file
  *
+ * counters[] below is the one list of the counters: the status columns,
+ * the watch fields, the JSON keys and the Prometheus metrics all come
+ * from it, and "pgtfree -l" prints it for the bash completion and the
+ * tests that compare it with the man page.
+ *
  * Tables, raw and JSON output go through libsmartcols; the only text this
- * file formats by hand is the Prometheus exposition format and the aligned
- * lines of "watch".
+ * file formats by hand is the Prometheus exposition format and the lines
+ * of "watch", which are printed one at a time as they are read.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -28,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,18 +46,26 @@
 #define PGTFREE_VERSION	"0.1"
 #define PGTFREE_SYSFS	"/sys/kernel/mm/pgtable_free"
 #define PGTFREE_KCONFIG	"CONFIG_ASYNC_KERNEL_PGTABLE_FREE"
+/* a fake tree that pgtfree may write plain files in has this at its top */
+#define TEST_TREE_MARK	".pgtfree-test-tree"
+#define SYSFS_MAGIC	0x62656572	/* <linux/magic.h> */
 
 #define ATTR_MAX	4096	/* largest value accepted (sysfs: a page) */
 #define QUOTE_MAX	40	/* bytes of a bad value quoted */
 #define MAX_COLS	64	/* -o entries */
 #define INTERVAL_MIN	0.01
 #define INTERVAL_MAX	86400.0
+#define WATCH_WIDTH	10	/* narrowest column of watch */
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* read_attr()/write_attr() results besides -errno */
+/* file access results besides -errno */
 #define E_NOTREG	(-10001)	/* exists but is not a regular file */
 #define E_TOOLONG	(-10002)	/* more than ATTR_MAX bytes */
+#define E_SYMLINK	(-10003)	/* a symbolic link in the path */
+#define E_NOTSYSFS	(-10004)	/* a plain file outside a test tree */
+#define E_HARDLINK	(-10005)	/* a plain file with other hard links */
+#define E_CHANGED	(-10006)	/* replaced while it was opened */
 
 enum {
 	FMT_TABLE,
@@ -66,140 +82,171 @@ static const char *const format_name[] = {
 };
 
 /*
- * The counters, in the order they are read.  They are read one file at a
- * time while the kernel keeps updating them.  A counter the kernel bumps
- * after another is read before it (batches before freed, oom_events before
- * oom_freed before freed, freed before queued, pending before pending_max)
- * so that the usual skew errs on the side of the invariants
- * freed >= batches, freed >= oom_freed >= oom_events,
- * queued >= freed + pending and pending_max >= pending.
- * Derived figures are guarded anyway.
+ * The counters, one file each in stats/.  Their name is the file, the
+ * JSON key and the watch field; the status column is the name in upper
+ * case; the Prometheus metric is pgtable_free_<name>, then _pages for a
+ * count of pages, then _total for a counter (not a gauge).
+ *
+ * They are read one file at a time while the kernel keeps updating them,
+ * in the order of .read: a counter the kernel bumps after another is read
+ * before it (batches before freed, oom_events before oom_freed before
+ * freed, freed before queued, pending before pending_max, invalidations
+ * before invalidated_mms) so that the usual skew errs on the side of the
+ * invariants freed >= batches, freed >= oom_freed >= oom_events,
+ * queued >= freed + pending, pending_max >= pending and
+ * invalidated_mms >= invalidations.  Derived figures are guarded anyway.
  */
 enum {
-	CT_FREED_SYNC,
-	CT_OOM_EVENTS,
-	CT_OOM_FREED,
-	CT_BATCHES,
+	CT_QUEUED,
 	CT_FREED,
 	CT_PENDING,
 	CT_PENDING_MAX,
-	CT_QUEUED,
+	CT_BATCHES,
+	CT_FREED_SYNC,
+	CT_OOM_FREED,
+	CT_OOM_EVENTS,
+	CT_INVALIDATIONS,
+	CT_INVALIDATED_MMS,
 	NR_COUNTERS
 };
 
-static const char *const counter_file[NR_COUNTERS] = {
-	[CT_FREED_SYNC] = "freed_sync",
-	[CT_OOM_EVENTS] = "oom_events",
-	[CT_OOM_FREED] = "oom_freed",
-	[CT_FREED] = "freed",
-	[CT_BATCHES] = "batches",
-	[CT_PENDING] = "pending",
-	[CT_PENDING_MAX] = "pending_max",
-	[CT_QUEUED] = "queued",
+enum watch_kind {
+	W_NONE,		/* not in watch */
+	W_VALUE,	/* the value on every line */
+	W_RATE,		/* the change over the interval and its rate */
 };
 
-enum pgt_mode {
-	MODE_ABSENT = 0,
-	MODE_ASYNC,
-	MODE_SYNC,
+struct counter {
+	const char	*name;
+	const char	*help;
+	bool		pages;		/* counts pages */
+	bool		gauge;		/* goes down too */
+	bool		dflt;		/* a default column of status */
+	enum watch_kind	watch;
+	unsigned char	read;		/* read order, 0 first */
 };
 
-static const char *const mode_word[] = {
-	[MODE_ABSENT] = NULL,
-	[MODE_ASYNC] = "async",
-	[MODE_SYNC] = "sync",
+static const struct counter counters[NR_COUNTERS] = {
+	[CT_QUEUED] = { "queued",
+		"pages ever put on the deferred list",
+		true, false, true, W_RATE, 9 },
+	[CT_FREED] = { "freed",
+		"pages freed from the list (worker, drain, OOM)",
+		true, false, true, W_RATE, 6 },
+	[CT_PENDING] = { "pending",
+		"pages on the deferred list now",
+		true, true, true, W_VALUE, 7 },
+	[CT_PENDING_MAX] = { "pending_max",
+		"high-water mark of pending",
+		true, true, true, W_NONE, 8 },
+	[CT_BATCHES] = { "batches",
+		"list drains that freed pages (one flush each)",
+		false, false, true, W_RATE, 5 },
+	[CT_FREED_SYNC] = { "freed_sync",
+		"pages freed at once because the mode was sync",
+		true, false, true, W_RATE, 2 },
+	[CT_OOM_FREED] = { "oom_freed",
+		"pages freed by the OOM notifier",
+		true, false, false, W_NONE, 4 },
+	[CT_OOM_EVENTS] = { "oom_events",
+		"times the OOM notifier freed pending pages",
+		false, false, false, W_NONE, 3 },
+	[CT_INVALIDATIONS] = { "invalidations",
+		"batches that issued an IOMMU invalidation for SVA mms",
+		false, false, false, W_NONE, 0 },
+	[CT_INVALIDATED_MMS] = { "invalidated_mms",
+		"SVA-bound mms covered by those invalidations, summed",
+		false, false, false, W_NONE, 1 },
 };
 
-/* bit in pgtfree.reported for the mode file; counters use 1 << index */
-#define REPORTED_MODE	(1U << NR_COUNTERS)
+/* bits in pgtfree.reported and in a "needs" mask: counters use 1 << index */
+#define NEED_MODE	(1U << NR_COUNTERS)
+#define REPORTED_STATS	(1U << (NR_COUNTERS + 1))
+#define NEED_COUNTERS	((1U << NR_COUNTERS) - 1)
+#define BIT(ct)		(1U << (ct))
+
+/* the mode file: its words, the active one */
+#define MODE_WORDS	8
+#define MODE_WORD_LEN	16	/* with the NUL */
+
+struct mode {
+	char	word[MODE_WORDS][MODE_WORD_LEN];
+	int	nwords;
+	int	active;		/* index in word[], -1: absent */
+};
 
 /* one reading of the files; the clocks are taken after the reads */
 struct sample {
 	uint64_t	val[NR_COUNTERS];
 	bool		have[NR_COUNTERS];
-	enum pgt_mode	mode;
+	struct mode	mode;
 	struct timespec	mono;
 	struct timespec	real;
 };
 
-/* output columns of "status" */
+/*
+ * Columns of "status": MODE, one per counter, then the derived figures.
+ */
 enum {
-	COL_MODE,
-	COL_PENDING,
-	COL_PENDING_SIZE,
-	COL_PENDING_MAX,
-	COL_QUEUED,
-	COL_FREED,
-	COL_BATCHES,
-	COL_AVG_BATCH,
-	COL_FREED_SYNC,
-	COL_OOM_FREED,
-	COL_OOM_EVENTS,
-	/* not shown by default */
-	COL_FLUSHES,
-	COL_SYNC_PCT,
-	COL_PENDING_MAX_SIZE,
-	COL_FREED_SIZE,
-	NR_COLUMNS
+	D_PENDING_SIZE,
+	D_PENDING_MAX_SIZE,
+	D_FREED_SIZE,
+	D_AVG_BATCH,
+	D_FLUSHES,
+	D_SYNC_PCT,
+	NR_DERIVED
 };
 
-#define NR_DEFAULT_COLUMNS	(COL_OOM_EVENTS + 1)
-
-struct colinfo {
+struct derived {
 	const char	*name;
-	double		whint;
+	const char	*help;
+	unsigned int	needs;		/* counters it is computed from */
+	int		after;		/* its column follows this counter's */
+	bool		dflt;
+	bool		prom;		/* also a Prometheus gauge */
+};
+
+static const struct derived derived[NR_DERIVED] = {
+	[D_PENDING_SIZE] = { "PENDING_SIZE",
+		"size of the pending pages",
+		BIT(CT_PENDING), CT_PENDING, false, true },
+	[D_PENDING_MAX_SIZE] = { "PENDING_MAX_SIZE",
+		"size of PENDING_MAX pages",
+		BIT(CT_PENDING_MAX), CT_PENDING_MAX, false, false },
+	[D_FREED_SIZE] = { "FREED_SIZE",
+		"size of FREED pages",
+		BIT(CT_FREED), CT_FREED, false, false },
+	[D_AVG_BATCH] = { "AVG_BATCH",
+		"average pages per list drain",
+		BIT(CT_FREED) | BIT(CT_BATCHES), CT_BATCHES, true, false },
+	[D_FLUSHES] = { "FLUSHES",
+		"expensive flush operations: list drains plus sync frees",
+		BIT(CT_BATCHES) | BIT(CT_FREED_SYNC), CT_FREED_SYNC, false, false },
+	[D_SYNC_PCT] = { "SYNC_PCT",
+		"percentage of pages freed synchronously",
+		BIT(CT_FREED) | BIT(CT_FREED_SYNC), CT_FREED_SYNC, false, false },
+};
+
+/* MODE, then each counter followed by the figures derived after it */
+#define COL_MODE	0
+#define NR_COLUMNS	(1 + NR_COUNTERS + NR_DERIVED)
+#define NAME_LEN	32
+
+struct column {
+	char		name[NAME_LEN];	/* upper case */
+	char		key[NAME_LEN];	/* JSON: lower case */
+	const char	*help;
+	char		file[NAME_LEN];	/* what it reads, "" if derived */
+	unsigned int	needs;
+	bool		dflt;
 	int		flags;
 	int		json_type;
-	const char	*help;
+	int		ct;		/* counter shown, or -1 */
+	int		d;		/* derived figure shown, or -1 */
 };
 
-static const struct colinfo coldescs[NR_COLUMNS] = {
-	[COL_MODE] = { "MODE", 5,
-		0, SCOLS_JSON_STRING,
-		"free mode: async or sync" },
-	[COL_PENDING] = { "PENDING", 7,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"pages on the deferred free list now" },
-	[COL_PENDING_SIZE] = { "PENDING_SIZE", 6,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"size of the pending pages" },
-	[COL_PENDING_MAX] = { "PENDING_MAX", 7,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"high-water mark of PENDING, in pages" },
-	[COL_QUEUED] = { "QUEUED", 7,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"pages ever put on the deferred list" },
-	[COL_FREED] = { "FREED", 7,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"pages freed from the list (worker, drain, OOM)" },
-	[COL_BATCHES] = { "BATCHES", 7,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"list drains that freed pages (one flush each)" },
-	[COL_AVG_BATCH] = { "AVG_BATCH", 6,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"average pages per list drain" },
-	[COL_FREED_SYNC] = { "FREED_SYNC", 7,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"pages freed at once because mode was sync" },
-	[COL_OOM_FREED] = { "OOM_FREED", 7,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"pages freed by the OOM notifier" },
-	[COL_OOM_EVENTS] = { "OOM_EVENTS", 7,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"times the OOM notifier freed pending pages" },
-	[COL_FLUSHES] = { "FLUSHES", 7,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"expensive flush operations: list drains plus sync frees" },
-	[COL_SYNC_PCT] = { "SYNC_PCT", 5,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"percentage of pages freed synchronously" },
-	[COL_PENDING_MAX_SIZE] = { "PENDING_MAX_SIZE", 6,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"size of PENDING_MAX pages" },
-	[COL_FREED_SIZE] = { "FREED_SIZE", 6,
-		SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER,
-		"size of FREED pages" },
-};
+static struct column columns[NR_COLUMNS];
+static int counter_col[NR_COUNTERS], derived_col[NR_DERIVED];
 
 /* commands and the options each accepts */
 enum {
@@ -219,6 +266,7 @@ static const char *const command_name[] = {
 enum {
 	OPT_FORMAT = CHAR_MAX + 1,
 	OPT_SYSROOT,
+	OPT_OUTPUT_ALL,
 };
 
 /* option bits, to check which options a command accepts */
@@ -230,21 +278,33 @@ enum {
 #define O_FORMAT	(1U << 5)
 #define O_INTERVAL	(1U << 6)
 #define O_COUNT		(1U << 7)
+#define O_TIMESTAMP	(1U << 8)
+#define O_OUTPUT_ALL	(1U << 9)
+
+static const char *const option_bitname[] = {
+	"--json", "--raw", "--noheadings", "--output", "--bytes", "--format",
+	"--interval", "--count", "--timestamp", "--output-all",
+};
 
 static const unsigned int command_opts[] = {
 	[CMD_STATUS] = O_JSON | O_RAW | O_NOHEAD | O_OUTPUT | O_BYTES |
-		       O_FORMAT,
+		       O_FORMAT | O_OUTPUT_ALL,
 	[CMD_WATCH] = O_JSON | O_RAW | O_NOHEAD | O_FORMAT | O_INTERVAL |
-		      O_COUNT,
+		      O_COUNT | O_TIMESTAMP,
 	[CMD_MODE] = O_JSON | O_RAW | O_FORMAT,
 	[CMD_DRAIN] = O_JSON | O_RAW | O_NOHEAD | O_FORMAT,
 };
 
 struct pgtfree {
+	char		*root;		/* --sysroot, no trailing "/"; "" */
 	char		*dir;		/* <root>/sys/kernel/mm/pgtable_free */
+	int		rootfd;		/* <root>, O_PATH */
+	int		dirfd;		/* dir, O_PATH, after check_feature() */
+	bool		test_tree;	/* <root>/TEST_TREE_MARK exists */
 	int		format;
 	bool		noheadings;
 	bool		bytes;
+	bool		timestamp;
 	long		pagesize;
 	int		status;		/* exit status: the first error */
 	unsigned int	reported;	/* files with an error reported */
@@ -254,6 +314,8 @@ struct pgtfree {
 
 /* set before anything can fail: errors go to stderr as JSON too */
 static bool json_errors;
+/* a probe whose failure is reported otherwise */
+static bool quiet_errors;
 
 static volatile sig_atomic_t got_signal;
 
@@ -389,6 +451,8 @@ out:
  */
 static void emit_error(int code, const char *msg)
 {
+	if (quiet_errors)
+		return;
 	if (json_errors && print_json_error(code, msg) == 0)
 		return;
 	fprintf(stderr, "pgtfree: %s\n", msg);
@@ -474,27 +538,74 @@ static char *quote_value(const char *buf, size_t len)
 }
 
 /*
- * sysfs access
+ * File access.  Every path below the root is walked one component at a
+ * time without following a symbolic link (O_NOFOLLOW): whatever a tree
+ * from a guest or a container holds, pgtfree neither reads nor writes
+ * outside of it.
  */
-static char *attr_path(const struct pgtfree *pf, const char *rel)
+
+/*
+ * Open @rel (components separated by "/") below the directory @dirfd with
+ * @flags.  Returns a file descriptor, or -errno or E_SYMLINK.
+ */
+static int open_below(int dirfd, const char *rel, int flags)
 {
-	return xasprintf("%s/%s", pf->dir, rel);
+	char comp[NAME_MAX + 1];
+	const char *p = rel, *end;
+	int fd = dirfd, nfd, err;
+	bool last;
+	size_t len;
+
+	for (;;) {
+		end = strchr(p, '/');
+		last = !end;
+		if (last)
+			end = p + strlen(p);
+		len = end - p;
+		if (len == 0 || len > NAME_MAX) {
+			err = -EINVAL;
+			break;
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		nfd = openat(fd, comp, (last ? flags :
+				       O_PATH | O_DIRECTORY) |
+			     O_NOFOLLOW | O_CLOEXEC);
+		err = nfd < 0 ? -errno : 0;
+		if (err == -ELOOP || err == -ENOTDIR) {
+			struct stat st;
+
+			if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				err = E_SYMLINK;
+		}
+		if (fd != dirfd)
+			close(fd);
+		if (err || last)
+			break;
+		fd = nfd;
+		p = end + 1;
+	}
+	return err ? err : nfd;
 }
 
 /*
- * Read a whole file of less than @size bytes into @buf.  Returns 0, or
- * -errno, E_NOTREG or E_TOOLONG.  Never blocks on a FIFO or a device.
+ * Read the whole file @rel below @dirfd, less than @size bytes, into
+ * @buf.  Returns 0, or -errno, E_NOTREG, E_SYMLINK or E_TOOLONG.  Never
+ * blocks on a FIFO or a device.
  */
-static int read_attr(const char *path, char *buf, size_t size, size_t *len)
+static int read_attr(int dirfd, const char *rel, char *buf, size_t size,
+		     size_t *len)
 {
 	struct stat st;
 	size_t n = 0;
 	ssize_t r;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	*len = 0;
+	fd = open_below(dirfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
 		goto out;
@@ -528,25 +639,58 @@ out:
 }
 
 /*
- * Write @val with one write(2) so that the errno the kernel returns is the
- * one reported.  Returns 0, -errno or E_NOTREG.
+ * Write @val to the file @rel of the feature's directory with one
+ * write(2), so that the errno the kernel returns is the one reported.
+ * Only regular files are written.  A file not on sysfs is a fake tree's:
+ * it is written (and truncated first) only in a tree made for tests
+ * (TEST_TREE_MARK at the top of --sysroot) and only when no other hard
+ * link to it exists.  Returns 0, -errno or an E_ code.
  */
-static int write_attr(const char *path, const char *val)
+static int write_attr(const struct pgtfree *pf, const char *rel,
+		      const char *val)
 {
 	size_t len = strlen(val);
-	struct stat st;
+	struct stat st, fst;
+	struct statfs sfs;
+	bool sysfs;
 	ssize_t n;
 	int fd, rc = 0;
 
-	if (stat(path, &st) < 0)
-		return -errno;
+	fd = open_below(pf->dirfd, rel, O_PATH);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	close(fd);
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
 	if (!S_ISREG(st.st_mode))
 		return E_NOTREG;
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
+	sysfs = sfs.f_type == SYSFS_MAGIC;
+	if (!sysfs && !pf->test_tree)
+		return E_NOTSYSFS;
+	if (!sysfs && st.st_nlink > 1)
+		return E_HARDLINK;
+
+	fd = open_below(pf->dirfd, rel, O_WRONLY | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
-		return -errno;
+		return fd;
+	if (fstat(fd, &fst) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino) {
+		rc = E_CHANGED;
+		goto out;
+	}
+	/* a plain file of a test tree holds the last value written */
+	if (!sysfs && fst.st_size > 0 && ftruncate(fd, 0) < 0) {
+		rc = -errno;
+		goto out;
+	}
 	do
 		n = write(fd, val, len);
 	while (n < 0 && errno == EINTR);
@@ -554,6 +698,7 @@ static int write_attr(const char *path, const char *val)
 		rc = -errno;
 	else if ((size_t)n != len)
 		rc = -EIO;
+out:
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	return rc;
@@ -585,6 +730,31 @@ static void write_error(struct pgtfree *pf, const char *rel,
 	case -ENOENT:
 		fail(pf, EX_UNAVAILABLE, "%s: not provided by this kernel",
 		     rel);
+		break;
+	case E_SYMLINK:
+		fail(pf, EX_NOPERM,
+		     "%s: refusing to write through a symbolic link in %s",
+		     rel, pf->dir);
+		break;
+	case E_NOTSYSFS:
+		if (*pf->root)
+			fail(pf, EX_NOPERM,
+			     "%s: refusing to write: %s/%s is not on sysfs; "
+			     "to write to a tree made for tests, create "
+			     "%s/%s", rel, pf->dir, rel, pf->root,
+			     TEST_TREE_MARK);
+		else
+			fail(pf, EX_NOPERM,
+			     "%s: refusing to write: %s/%s is not on sysfs "
+			     "(is sysfs mounted on /sys?)", rel, pf->dir, rel);
+		break;
+	case E_HARDLINK:
+		fail(pf, EX_NOPERM,
+		     "%s: refusing to write: the file has other hard links",
+		     rel);
+		break;
+	case E_CHANGED:
+		fail(pf, EXIT_FAILURE, "%s: replaced while being opened", rel);
 		break;
 	case E_NOTREG:
 		fail(pf, EXIT_FAILURE, "%s: not a regular file", rel);
@@ -624,51 +794,110 @@ static const char *parse_u64(const char *buf, size_t len, uint64_t *val)
 	return NULL;
 }
 
+/* a word of the mode file: [a-z][a-z0-9_]*, less than MODE_WORD_LEN */
+static bool mode_word_ok(const char *w, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len >= MODE_WORD_LEN || !islower((unsigned char)w[0]))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!islower((unsigned char)w[i]) &&
+		    !isdigit((unsigned char)w[i]) && w[i] != '_')
+			return false;
+	return true;
+}
+
+static int mode_find(const struct mode *m, const char *w)
+{
+	int i;
+
+	for (i = 0; i < m->nwords; i++)
+		if (strcmp(m->word[i], w) == 0)
+			return i;
+	return -1;
+}
+
+static bool mode_add(struct mode *m, const char *w, size_t len)
+{
+	if (m->nwords >= MODE_WORDS)
+		return false;
+	memcpy(m->word[m->nwords], w, len);
+	m->word[m->nwords][len] = '\0';
+	if (mode_find(m, m->word[m->nwords]) >= 0)
+		return false;	/* a word twice */
+	m->nwords++;
+	return true;
+}
+
 /*
  * Parse the mode file: words separated by spaces, the active one in
- * brackets ("[async] sync\n").  A lone word ("sync\n") is accepted too: it
- * is what a plain file holds after "pgtfree mode sync" in a test tree.
+ * brackets ("[async] sync\n"), as THP's "enabled".  The list must hold
+ * async and sync; other words (a newer kernel's modes) are kept.  A lone
+ * word ("sync\n") is accepted too: it is what a plain file holds after
+ * "pgtfree mode sync" in a test tree.
  */
-static const char *parse_mode(const char *buf, size_t len,
-			      enum pgt_mode *mode)
+static const char *parse_mode(const char *buf, size_t len, struct mode *m)
 {
-	enum pgt_mode sel = MODE_ABSENT, bare = MODE_ABSENT;
-	char tmp[ATTR_MAX + 1], *tok, *save = NULL;
-	int nsel = 0, ntok = 0;
+	const char *p, *end, *w;
+	int ntok = 0, nsel = 0;
+	size_t wlen;
 
+	memset(m, 0, sizeof(*m));
+	m->active = -1;
 	if (len == 0)
 		return "empty file";
-	if (len > ATTR_MAX || memchr(buf, '\0', len))
+	if (memchr(buf, '\0', len))
 		return "unrecognised mode";
 	if (buf[len - 1] != '\n')
 		return "truncated value (no newline)";
-	memcpy(tmp, buf, len - 1);
-	tmp[len - 1] = '\0';
+	end = buf + len - 1;
+	for (p = buf; p < end; p = w + wlen) {
+		bool sel = false;
 
-	for (tok = strtok_r(tmp, " ", &save); tok;
-	     tok = strtok_r(NULL, " ", &save)) {
-		ntok++;
-		if (strcmp(tok, "[async]") == 0) {
-			sel = MODE_ASYNC;
-			nsel++;
-		} else if (strcmp(tok, "[sync]") == 0) {
-			sel = MODE_SYNC;
-			nsel++;
-		} else if (strcmp(tok, "async") == 0) {
-			bare = MODE_ASYNC;
-		} else if (strcmp(tok, "sync") == 0) {
-			bare = MODE_SYNC;
-		} else {
-			return "unrecognised mode";
+		while (p < end && *p == ' ')
+			p++;
+		if (p == end)
+			break;
+		w = p;
+		while (p < end && *p != ' ')
+			p++;
+		wlen = p - w;
+		if (wlen >= 2 && w[0] == '[' && w[wlen - 1] == ']') {
+			sel = true;
+			w++;
+			wlen -= 2;
 		}
+		if (!mode_word_ok(w, wlen) || !mode_add(m, w, wlen))
+			return "unrecognised mode";
+		ntok++;
+		if (sel) {
+			nsel++;
+			m->active = m->nwords - 1;
+		}
+		if (sel)
+			wlen++;	/* the closing bracket */
 	}
-	if (nsel == 1)
-		*mode = sel;
-	else if (nsel == 0 && ntok == 1)
-		*mode = bare;
-	else
+	if (ntok == 1 && nsel == 0) {
+		m->active = 0;
+		/* a test tree's lone word: the two modes still exist */
+		if (mode_find(m, "async") < 0)
+			mode_add(m, "async", 5);
+		if (mode_find(m, "sync") < 0)
+			mode_add(m, "sync", 4);
+		return NULL;
+	}
+	if (nsel != 1 || mode_find(m, "async") < 0 ||
+	    mode_find(m, "sync") < 0) {
+		m->active = -1;
 		return "unrecognised mode";
+	}
 	return NULL;
+}
+
+static const char *mode_active(const struct mode *m)
+{
+	return m->active >= 0 ? m->word[m->active] : NULL;
 }
 
 /*
@@ -700,16 +929,14 @@ file_error(struct pgtfree *pf, unsigned int bit, int code,
 }
 
 /*
- * Read the file @rel into @buf.  Returns 1 when there is a value to
- * parse, 0 when the file is absent or unusable (reported).
+ * Read the file @name below @dirfd (@rel in messages) into @buf.  Returns 1 when there is a
+ * value to parse, 0 when the file is absent or unusable (reported).
  */
-static int load_attr(struct pgtfree *pf, const char *rel, unsigned int bit,
-		     char *buf, size_t *len)
+static int load_attr(struct pgtfree *pf, int dirfd, const char *name,
+		     const char *rel, unsigned int bit, char *buf, size_t *len)
 {
-	char *path = attr_path(pf, rel);
-	int rc = read_attr(path, buf, ATTR_MAX + 1, len);
+	int rc = read_attr(dirfd, name, buf, ATTR_MAX + 1, len);
 
-	free(path);
 	switch (rc) {
 	case 0:
 		return 1;
@@ -723,6 +950,10 @@ static int load_attr(struct pgtfree *pf, const char *rel, unsigned int bit,
 	case E_NOTREG:
 		file_error(pf, bit, EX_DATAERR, "%s: not a regular file", rel);
 		return 0;
+	case E_SYMLINK:
+		file_error(pf, bit, EX_DATAERR,
+			   "%s: a symbolic link, not followed", rel);
+		return 0;
 	case E_TOOLONG:
 		file_error(pf, bit, EX_DATAERR,
 			   "%s: value too long (more than %d bytes)", rel,
@@ -735,16 +966,16 @@ static int load_attr(struct pgtfree *pf, const char *rel, unsigned int bit,
 	}
 }
 
-static void read_counter(struct pgtfree *pf, struct sample *s, int i)
+static void read_counter(struct pgtfree *pf, int statsfd, struct sample *s,
+			 int i)
 {
-	char buf[ATTR_MAX + 1], rel[64];
-	unsigned int bit = 1U << i;
-	const char *why;
+	char buf[ATTR_MAX + 1];
+	const char *rel = columns[counter_col[i]].file, *why;
+	unsigned int bit = BIT(i);
 	size_t len;
 
 	s->have[i] = false;
-	snprintf(rel, sizeof(rel), "stats/%s", counter_file[i]);
-	if (!load_attr(pf, rel, bit, buf, &len))
+	if (!load_attr(pf, statsfd, counters[i].name, rel, bit, buf, &len))
 		return;
 	why = parse_u64(buf, len, &s->val[i]);
 	if (why) {
@@ -762,61 +993,130 @@ static void read_counter(struct pgtfree *pf, struct sample *s, int i)
 	s->have[i] = true;
 }
 
-/* Read the mode into s->mode (MODE_ABSENT if missing or bad). */
+/* Read the mode into s->mode (active -1 if missing or bad). */
 static void read_mode(struct pgtfree *pf, struct sample *s)
 {
 	char buf[ATTR_MAX + 1];
 	const char *why;
 	size_t len;
 
-	s->mode = MODE_ABSENT;
-	if (!load_attr(pf, "mode", REPORTED_MODE, buf, &len))
+	memset(&s->mode, 0, sizeof(s->mode));
+	s->mode.active = -1;
+	if (!load_attr(pf, pf->dirfd, "mode", "mode", NEED_MODE, buf, &len))
 		return;
 	why = parse_mode(buf, len, &s->mode);
 	if (why) {
 		char *q = quote_value(buf, len);
 
-		s->mode = MODE_ABSENT;
 		if (len)
-			file_error(pf, REPORTED_MODE, EX_DATAERR,
+			file_error(pf, NEED_MODE, EX_DATAERR,
 				   "mode: %s: '%s'", why, q);
 		else
-			file_error(pf, REPORTED_MODE, EX_DATAERR,
+			file_error(pf, NEED_MODE, EX_DATAERR,
 				   "mode: %s", why);
 		free(q);
 		return;
 	}
-	pf->reported &= ~REPORTED_MODE;
+	pf->reported &= ~NEED_MODE;
 }
 
-static void read_sample(struct pgtfree *pf, struct sample *s, bool mode)
+/*
+ * Read what @need names (NEED_MODE, counter bits) and nothing else: a
+ * file a command does not use cannot decide its exit status.
+ */
+static void read_sample(struct pgtfree *pf, struct sample *s,
+			unsigned int need)
 {
-	int i;
+	int i, r, fd = -1;
 
 	memset(s, 0, sizeof(*s));
-	if (mode)
+	s->mode.active = -1;
+	if (need & NEED_MODE)
 		read_mode(pf, s);
-	for (i = 0; i < NR_COUNTERS; i++)
-		read_counter(pf, s, i);
+	if (need & NEED_COUNTERS) {
+		fd = open_below(pf->dirfd, "stats", O_PATH | O_DIRECTORY);
+		if (fd >= 0)
+			pf->reported &= ~REPORTED_STATS;
+		else if (fd == -ENOENT)
+			file_error(pf, REPORTED_STATS, EX_DATAERR,
+				   "stats: not found in %s: no counters "
+				   "(an incomplete tree?)", pf->dir);
+		else if (fd == -ENOTDIR)
+			file_error(pf, REPORTED_STATS, EX_DATAERR,
+				   "stats: not a directory");
+		else if (fd == E_SYMLINK)
+			file_error(pf, REPORTED_STATS, EX_DATAERR,
+				   "stats: a symbolic link, not followed");
+		else
+			file_error(pf, REPORTED_STATS, EXIT_FAILURE,
+				   "stats: cannot open: %s", strerror(-fd));
+	}
+	for (r = 0; fd >= 0 && r < NR_COUNTERS; r++)
+		for (i = 0; i < NR_COUNTERS; i++)
+			if (counters[i].read == r && (need & BIT(i)))
+				read_counter(pf, fd, s, i);
+	if (fd >= 0)
+		close(fd);
 	clock_gettime(CLOCK_MONOTONIC, &s->mono);
 	clock_gettime(CLOCK_REALTIME, &s->real);
 }
 
-/* 69 unless <sysroot>/sys/kernel/mm/pgtable_free is a directory */
+/*
+ * 0 when <root>/sys/kernel/mm/pgtable_free is a directory (then open in
+ * pf->dirfd); else reported: 66 for a root that is not one (a mistyped
+ * --sysroot, no sysfs), 69 for a kernel without the feature.
+ */
 static int check_feature(struct pgtfree *pf)
 {
-	struct stat st;
-	int rc = stat(pf->dir, &st) == 0 ? 0 : errno;
+	const char *root = *pf->root ? pf->root : "/";
+	const char *rel = "sys/kernel/mm";
+	int fd;
 
-	if (rc == 0 && S_ISDIR(st.st_mode))
+	pf->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pf->rootfd < 0) {
+		fail(pf, EX_NOINPUT, "--sysroot %s: %s", root,
+		     strerror(errno));
+		return pf->status;
+	}
+	if (*pf->root) {
+		struct stat st;
+
+		pf->test_tree = fstatat(pf->rootfd, TEST_TREE_MARK, &st,
+					AT_SYMLINK_NOFOLLOW) == 0 &&
+				S_ISREG(st.st_mode);
+	}
+	fd = open_below(pf->rootfd, rel, O_PATH | O_DIRECTORY);
+	if (fd == -ENOENT || fd == -ENOTDIR) {
+		if (*pf->root)
+			fail(pf, EX_NOINPUT,
+			     "%s/%s not found: --sysroot %s is not the root "
+			     "of a system with sysfs", pf->root, rel,
+			     pf->root);
+		else
+			fail(pf, EX_NOINPUT,
+			     "/%s not found: is sysfs mounted on /sys?", rel);
+		return pf->status;
+	}
+	if (fd >= 0) {
+		pf->dirfd = open_below(fd, "pgtable_free",
+				       O_PATH | O_DIRECTORY);
+		close(fd);
+		fd = pf->dirfd;
+	}
+	if (fd >= 0)
 		return 0;
-	if (rc == 0 || rc == ENOENT || rc == ENOTDIR)
+	pf->dirfd = -1;
+	if (fd == -ENOENT || fd == -ENOTDIR)
 		fail(pf, EX_UNAVAILABLE,
 		     "%s not found: this kernel was built without %s "
 		     "(asynchronous kernel page-table freeing)",
 		     pf->dir, PGTFREE_KCONFIG);
+	else if (fd == E_SYMLINK)
+		fail(pf, EX_DATAERR,
+		     "%s: a symbolic link in the path, not followed",
+		     pf->dir);
 	else
-		fail(pf, EXIT_FAILURE, "%s: %s", pf->dir, strerror(rc));
+		fail(pf, EXIT_FAILURE, "%s: %s", pf->dir, strerror(-fd));
 	return pf->status;
 }
 
@@ -874,6 +1174,26 @@ static bool sync_pct(const struct sample *s, double *out)
 	return true;
 }
 
+/*
+ * A derived figure as text: one decimal for people, for JSON the
+ * shortest form that reads back as the same double (full precision).
+ */
+static char *double_cell(const struct pgtfree *pf, double v)
+{
+	char *s;
+	int prec;
+
+	if (pf->format != FMT_JSON)
+		return xasprintf("%.1f", v);
+	for (prec = 15; prec < 17; prec++) {
+		s = xasprintf("%.*g", prec, v);
+		if (strtod(s, NULL) == v)
+			return s;
+		free(s);
+	}
+	return xasprintf("%.17g", v);
+}
+
 /* "4K", "1.5M": base 2, one decimal when it matters (as util-linux) */
 static char *human_size(uint64_t bytes)
 {
@@ -900,16 +1220,29 @@ static char *human_size(uint64_t bytes)
 	return xasprintf("%s%c", num, units[i]);
 }
 
-/* a size in bytes, NULL when it would overflow */
-static char *size_cell(const struct pgtfree *pf, uint64_t pages)
+/* pages times the page size: false when it would overflow */
+static bool pages_bytes(const struct pgtfree *pf, const struct sample *s,
+			int ct, uint64_t *out)
 {
 	uint64_t ps = (uint64_t)pf->pagesize;
 
-	if (ps && pages > UINT64_MAX / ps)
-		return NULL;
-	if (pf->bytes || pf->format == FMT_JSON)
-		return xasprintf("%" PRIu64, pages * ps);
-	return human_size(pages * ps);
+	if (!s->have[ct] || (ps && s->val[ct] > UINT64_MAX / ps))
+		return false;
+	*out = s->val[ct] * ps;
+	return true;
+}
+
+/* the counter that a size column multiplies */
+static int size_counter(int d)
+{
+	switch (d) {
+	case D_PENDING_SIZE:
+		return CT_PENDING;
+	case D_PENDING_MAX_SIZE:
+		return CT_PENDING_MAX;
+	default:
+		return CT_FREED;
+	}
 }
 
 static char *counter_cell(const struct sample *s, int i)
@@ -919,49 +1252,99 @@ static char *counter_cell(const struct sample *s, int i)
 	return xasprintf("%" PRIu64, s->val[i]);
 }
 
-/* Cell text for @col, or NULL when the value is absent. */
+/* Cell text for column @col, or NULL when the value is absent. */
 static char *status_cell(const struct pgtfree *pf, const struct sample *s,
 			 int col)
 {
 	uint64_t u;
 	double d;
 
-	switch (col) {
-	case COL_MODE:
-		return s->mode ? xstrdup(mode_word[s->mode]) : NULL;
-	case COL_PENDING:
-		return counter_cell(s, CT_PENDING);
-	case COL_PENDING_SIZE:
-		return s->have[CT_PENDING] ?
-			size_cell(pf, s->val[CT_PENDING]) : NULL;
-	case COL_PENDING_MAX:
-		return counter_cell(s, CT_PENDING_MAX);
-	case COL_PENDING_MAX_SIZE:
-		return s->have[CT_PENDING_MAX] ?
-			size_cell(pf, s->val[CT_PENDING_MAX]) : NULL;
-	case COL_QUEUED:
-		return counter_cell(s, CT_QUEUED);
-	case COL_FREED:
-		return counter_cell(s, CT_FREED);
-	case COL_FREED_SIZE:
-		return s->have[CT_FREED] ?
-			size_cell(pf, s->val[CT_FREED]) : NULL;
-	case COL_BATCHES:
-		return counter_cell(s, CT_BATCHES);
-	case COL_FREED_SYNC:
-		return counter_cell(s, CT_FREED_SYNC);
-	case COL_OOM_FREED:
-		return counter_cell(s, CT_OOM_FREED);
-	case COL_OOM_EVENTS:
-		return counter_cell(s, CT_OOM_EVENTS);
-	case COL_FLUSHES:
+	if (col == COL_MODE)
+		return mode_active(&s->mode) ?
+			xstrdup(mode_active(&s->mode)) : NULL;
+	if (columns[col].ct >= 0)
+		return counter_cell(s, columns[col].ct);
+	switch (columns[col].d) {
+	case D_PENDING_SIZE:
+	case D_PENDING_MAX_SIZE:
+	case D_FREED_SIZE:
+		if (!pages_bytes(pf, s, size_counter(columns[col].d), &u))
+			return NULL;
+		if (pf->bytes || pf->format == FMT_JSON)
+			return xasprintf("%" PRIu64, u);
+		return human_size(u);
+	case D_FLUSHES:
 		return flushes(s, &u) ? xasprintf("%" PRIu64, u) : NULL;
-	case COL_AVG_BATCH:
-		return avg_batch(s, &d) ? xasprintf("%.1f", d) : NULL;
-	case COL_SYNC_PCT:
-		return sync_pct(s, &d) ? xasprintf("%.1f", d) : NULL;
+	case D_AVG_BATCH:
+		return avg_batch(s, &d) ? double_cell(pf, d) : NULL;
+	case D_SYNC_PCT:
+		return sync_pct(s, &d) ? double_cell(pf, d) : NULL;
 	}
 	return NULL;
+}
+
+static void str_lower(char *dst, const char *src, size_t size)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i + 1 < size; i++)
+		dst[i] = tolower((unsigned char)src[i]);
+	dst[i] = '\0';
+}
+
+static void str_upper(char *dst, const char *src, size_t size)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i + 1 < size; i++)
+		dst[i] = toupper((unsigned char)src[i]);
+	dst[i] = '\0';
+}
+
+/* columns[] from counters[] and derived[] */
+static void init_columns(void)
+{
+	struct column *c = &columns[COL_MODE];
+	int i, j, n = 1;
+
+	c->ct = -1;
+	c->d = -1;
+	snprintf(c->name, NAME_LEN, "MODE");
+	snprintf(c->key, NAME_LEN, "mode");
+	snprintf(c->file, NAME_LEN, "mode");
+	c->help = "free mode: async or sync";
+	c->needs = NEED_MODE;
+	c->dflt = true;
+	c->json_type = SCOLS_JSON_STRING;
+	for (i = 0; i < NR_COUNTERS; i++) {
+		counter_col[i] = n;
+		c = &columns[n++];
+		str_upper(c->name, counters[i].name, NAME_LEN);
+		snprintf(c->key, NAME_LEN, "%s", counters[i].name);
+		snprintf(c->file, NAME_LEN, "stats/%s", counters[i].name);
+		c->help = counters[i].help;
+		c->needs = BIT(i);
+		c->dflt = counters[i].dflt;
+		c->flags = SCOLS_FL_RIGHT;
+		c->json_type = SCOLS_JSON_NUMBER;
+		c->ct = i;
+		c->d = -1;
+		for (j = 0; j < NR_DERIVED; j++) {
+			if (derived[j].after != i)
+				continue;
+			derived_col[j] = n;
+			c = &columns[n++];
+			snprintf(c->name, NAME_LEN, "%s", derived[j].name);
+			str_lower(c->key, derived[j].name, NAME_LEN);
+			c->help = derived[j].help;
+			c->needs = derived[j].needs;
+			c->dflt = derived[j].dflt;
+			c->flags = SCOLS_FL_RIGHT;
+			c->json_type = SCOLS_JSON_NUMBER;
+			c->ct = -1;
+			c->d = j;
+		}
+	}
 }
 
 static struct libscols_table *new_table(const struct pgtfree *pf,
@@ -1020,9 +1403,9 @@ static void print_status_table(struct pgtfree *pf, const struct sample *s)
 	size_t i;
 
 	for (i = 0; i < pf->ncols; i++) {
-		const struct colinfo *ci = &coldescs[pf->cols[i]];
+		const struct column *c = &columns[pf->cols[i]];
 
-		add_column(tb, ci->name, ci->whint, ci->flags, ci->json_type);
+		add_column(tb, c->name, 0, c->flags, c->json_type);
 	}
 	ln = scols_table_new_line(tb, NULL);
 	if (!ln)
@@ -1033,76 +1416,75 @@ static void print_status_table(struct pgtfree *pf, const struct sample *s)
 }
 
 /*
- * Prometheus text exposition format (node_exporter textfile collector).
- * Absent values are omitted, HELP and TYPE lines included.
+ * Prometheus text exposition format (node_exporter textfile collector):
+ * pgtable_free_<key>, "_size" becoming "_bytes", "_pages" for a count of
+ * pages, "_total" for a counter.  Absent values are omitted, HELP and
+ * TYPE lines included.
  */
-struct prom_metric {
-	int		counter;
-	const char	*name;
-	const char	*type;
-	const char	*help;
-};
+static char *prom_name(int col)
+{
+	const struct column *c = &columns[col];
+	size_t len = strlen(c->key);
+	const struct counter *ct;
 
-static const struct prom_metric prom_metrics[] = {
-	{ CT_PENDING, "pgtable_free_pending_pages", "gauge",
-	  "Page-table pages on the deferred free list." },
-	{ -1, "pgtable_free_pending_bytes", "gauge",
-	  "Bytes of page-table pages on the deferred free list." },
-	{ CT_PENDING_MAX, "pgtable_free_pending_max_pages", "gauge",
-	  "High-water mark of pending page-table pages." },
-	{ CT_QUEUED, "pgtable_free_queued_pages_total", "counter",
-	  "Page-table pages put on the deferred free list." },
-	{ CT_FREED, "pgtable_free_freed_pages_total", "counter",
-	  "Page-table pages freed from the deferred list." },
-	{ CT_BATCHES, "pgtable_free_batches_total", "counter",
-	  "List drains that freed pages (one flush each)." },
-	{ CT_FREED_SYNC, "pgtable_free_freed_sync_pages_total", "counter",
-	  "Page-table pages freed at once because the mode was sync." },
-	{ CT_OOM_FREED, "pgtable_free_oom_freed_pages_total", "counter",
-	  "Page-table pages freed by the OOM notifier." },
-	{ CT_OOM_EVENTS, "pgtable_free_oom_events_total", "counter",
-	  "Times the OOM notifier found pending pages and freed them." },
-};
+	if (c->ct < 0) {
+		if (len > 5 && strcmp(c->key + len - 5, "_size") == 0)
+			return xasprintf("pgtable_free_%.*s_bytes",
+					 (int)(len - 5), c->key);
+		return xasprintf("pgtable_free_%s", c->key);
+	}
+	ct = &counters[c->ct];
+	return xasprintf("pgtable_free_%s%s%s", c->key,
+			 ct->pages ? "_pages" : "", ct->gauge ? "" : "_total");
+}
+
+static void prom_metric(int col, bool gauge, uint64_t v)
+{
+	char *name = prom_name(col);
+	const char *help = columns[col].help;
+
+	printf("# HELP %s %c%s.\n# TYPE %s %s\n%s %" PRIu64 "\n", name,
+	       toupper((unsigned char)help[0]), help + 1, name,
+	       gauge ? "gauge" : "counter", name, v);
+	free(name);
+}
 
 static void print_prometheus(struct pgtfree *pf, const struct sample *s)
 {
-	size_t i;
+	const struct mode *m = &s->mode;
+	uint64_t v;
+	int i;
 
-	if (s->mode) {
+	if (m->active >= 0) {
 		printf("# HELP pgtable_free_mode Page-table free mode: 1 for "
 		       "the active mode.\n"
-		       "# TYPE pgtable_free_mode gauge\n"
-		       "pgtable_free_mode{mode=\"async\"} %d\n"
-		       "pgtable_free_mode{mode=\"sync\"} %d\n",
-		       s->mode == MODE_ASYNC, s->mode == MODE_SYNC);
+		       "# TYPE pgtable_free_mode gauge\n");
+		for (i = 0; i < m->nwords; i++)
+			printf("pgtable_free_mode{mode=\"%s\"} %d\n",
+			       m->word[i], i == m->active);
 	}
-	for (i = 0; i < ARRAY_SIZE(prom_metrics); i++) {
-		const struct prom_metric *m = &prom_metrics[i];
-		uint64_t v, ps = (uint64_t)pf->pagesize;
-
-		if (m->counter >= 0) {
-			if (!s->have[m->counter])
-				continue;
-			v = s->val[m->counter];
-		} else {
-			/* pending bytes */
-			if (!s->have[CT_PENDING] ||
-			    (ps && s->val[CT_PENDING] > UINT64_MAX / ps))
-				continue;
-			v = s->val[CT_PENDING] * ps;
-		}
-		printf("# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n",
-		       m->name, m->help, m->name, m->type, m->name, v);
-	}
+	for (i = 0; i < NR_COUNTERS; i++)
+		if (s->have[i])
+			prom_metric(counter_col[i], counters[i].gauge,
+				    s->val[i]);
+	for (i = 0; i < NR_DERIVED; i++)
+		if (derived[i].prom && pages_bytes(pf, s, size_counter(i), &v))
+			prom_metric(derived_col[i], true, v);
 }
 
 static int cmd_status(struct pgtfree *pf)
 {
+	unsigned int need = 0;
 	struct sample s;
+	size_t i;
 
 	if (check_feature(pf))
 		return pf->status;
-	read_sample(pf, &s, true);
+	if (pf->format == FMT_PROM)
+		need = NEED_MODE | NEED_COUNTERS;
+	for (i = 0; i < pf->ncols; i++)
+		need |= columns[pf->cols[i]].needs;
+	read_sample(pf, &s, need);
 	if (pf->format == FMT_PROM)
 		print_prometheus(pf, &s);
 	else
@@ -1113,54 +1495,83 @@ static int cmd_status(struct pgtfree *pf)
 /*
  * mode
  */
-static void print_mode(struct pgtfree *pf, enum pgt_mode mode)
+static void print_mode(struct pgtfree *pf, const char *mode)
 {
 	struct libscols_table *tb;
 	struct libscols_line *ln;
 
 	if (pf->format != FMT_JSON) {
-		printf("%s\n", mode_word[mode]);
+		printf("%s\n", mode);
 		return;
 	}
 	tb = new_table(pf, "pgtfree");
-	add_column(tb, coldescs[COL_MODE].name, 0, 0, SCOLS_JSON_STRING);
+	add_column(tb, columns[COL_MODE].key, 0, 0, SCOLS_JSON_STRING);
 	ln = scols_table_new_line(tb, NULL);
 	if (!ln)
 		oom();
-	set_cell(pf, ln, 0, xstrdup(mode_word[mode]));
+	set_cell(pf, ln, 0, xstrdup(mode));
 	print_table(pf, tb);
 }
 
+static int bad_mode_word(const char *want, const struct mode *m)
+{
+	char *q = quote_value(want, strlen(want)), *list = NULL, *p;
+	int i, rc;
+
+	if (!m || m->nwords == 0) {
+		rc = usage_error("invalid mode '%s': use async or sync", q);
+		free(q);
+		return rc;
+	}
+	for (i = 0; i < m->nwords; i++) {
+		p = xasprintf("%s%s%s", list ? list : "", list ? ", " : "",
+			      m->word[i]);
+		free(list);
+		list = p;
+	}
+	rc = usage_error("invalid mode '%s': this kernel offers %s", q, list);
+	free(list);
+	free(q);
+	return rc;
+}
+
+/*
+ * "mode": print the active word.  "mode WORD": async, sync or another
+ * word the kernel lists in the file; written, then read back.
+ */
 static int cmd_mode(struct pgtfree *pf, const char *want)
 {
-	enum pgt_mode mode = MODE_ABSENT;
+	bool known = want && (!strcmp(want, "async") || !strcmp(want, "sync"));
 	struct sample s;
-	char *path;
+	char *val;
 	int rc;
 
-	if (want) {
-		if (strcmp(want, "async") == 0) {
-			mode = MODE_ASYNC;
-		} else if (strcmp(want, "sync") == 0) {
-			mode = MODE_SYNC;
-		} else {
-			char *q = quote_value(want, strlen(want));
-
-			rc = usage_error("invalid mode '%s': use async or sync",
-					 q);
-			free(q);
-			return rc;
+	if (want && !known && !mode_word_ok(want, strlen(want)))
+		return bad_mode_word(want, NULL);
+	quiet_errors = want && !known;
+	rc = check_feature(pf);
+	quiet_errors = false;
+	if (rc) {
+		if (want && !known) {
+			/* no kernel to offer the word: a usage error */
+			pf->status = 0;
+			return bad_mode_word(want, NULL);
 		}
-	}
-	if (check_feature(pf))
 		return pf->status;
+	}
+	memset(&s, 0, sizeof(s));
+	if (want && !known) {
+		/* a newer kernel's mode: only a word the file lists */
+		read_mode(pf, &s);
+		if (pf->status)
+			return pf->status;
+		if (mode_find(&s.mode, want) < 0)
+			return bad_mode_word(want, &s.mode);
+	}
 
 	if (want) {
-		char *val = xasprintf("%s\n", want);
-
-		path = attr_path(pf, "mode");
-		rc = write_attr(path, val);
-		free(path);
+		val = xasprintf("%s\n", want);
+		rc = write_attr(pf, "mode", val);
 		if (rc) {
 			write_error(pf, "mode", val, rc);
 			free(val);
@@ -1169,47 +1580,44 @@ static int cmd_mode(struct pgtfree *pf, const char *want)
 		free(val);
 	}
 
-	memset(&s, 0, sizeof(s));
 	read_mode(pf, &s);
 	if (pf->status)
 		return pf->status;
-	if (!s.mode) {
+	if (!mode_active(&s.mode)) {
 		fail(pf, EX_UNAVAILABLE, "mode: not provided by this kernel");
 		return pf->status;
 	}
-	if (want && s.mode != mode) {
+	if (want && strcmp(mode_active(&s.mode), want) != 0) {
 		fail(pf, EXIT_FAILURE,
 		     "mode: wrote '%s' but the kernel reports '%s'",
-		     mode_word[mode], mode_word[s.mode]);
+		     want, mode_active(&s.mode));
 		return pf->status;
 	}
-	print_mode(pf, s.mode);
+	print_mode(pf, mode_active(&s.mode));
 	return pf->status;
 }
 
 /*
- * drain
+ * drain: reads only the two counters it shows
  */
 static int cmd_drain(struct pgtfree *pf)
 {
+	const unsigned int need = BIT(CT_PENDING) | BIT(CT_FREED);
 	struct sample before, after;
 	struct libscols_table *tb;
 	struct libscols_line *ln;
-	char *path;
 	int rc;
 
 	if (check_feature(pf))
 		return pf->status;
 
-	read_sample(pf, &before, false);
-	path = attr_path(pf, "drain");
-	rc = write_attr(path, "1");
-	free(path);
+	read_sample(pf, &before, need);
+	rc = write_attr(pf, "drain", "1");
 	if (rc) {
 		write_error(pf, "drain", "1", rc);
 		return pf->status;
 	}
-	read_sample(pf, &after, false);
+	read_sample(pf, &after, need);
 
 	tb = new_table(pf, "drain");
 	add_column(tb, "PENDING_BEFORE", 0, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER);
@@ -1230,29 +1638,22 @@ static int cmd_drain(struct pgtfree *pf)
 }
 
 /*
- * watch
+ * watch: a field for each counter of watch kind W_VALUE (its value) and
+ * W_RATE (the change and the change per second), in counters[] order,
+ * after an optional time field.  Names: the counter's, with "/s" for its
+ * rate in the header and "_per_sec" in JSON.
  */
-static const int watch_ctr[] = { CT_QUEUED, CT_FREED, CT_BATCHES,
-				 CT_FREED_SYNC };
+#define MAX_WATCH_FIELDS	(1 + 2 * NR_COUNTERS)
 
-/* fields of a watch line, in order */
-enum {
-	WF_PENDING,
-	WF_QUEUED, WF_QUEUED_RATE,
-	WF_FREED, WF_FREED_RATE,
-	WF_BATCHES, WF_BATCHES_RATE,
-	WF_SYNC, WF_SYNC_RATE,
-	NR_WATCH_FIELDS
-};
-
-static const char *const watch_header[NR_WATCH_FIELDS] = {
-	"pending", "queued", "queued/s", "freed", "freed/s",
-	"batches", "batches/s", "freed_sync", "sync/s",
-};
-
-static const char *const watch_key[NR_WATCH_FIELDS] = {
-	"pending", "queued", "queued_per_sec", "freed", "freed_per_sec",
-	"batches", "batches_per_sec", "freed_sync", "freed_sync_per_sec",
+struct watch {
+	int	nfields;
+	char	*header[MAX_WATCH_FIELDS];
+	char	*key[MAX_WATCH_FIELDS];
+	size_t	width[MAX_WATCH_FIELDS];
+	int	ctr[MAX_WATCH_FIELDS];	/* counter, -1 for the time */
+	bool	rate[MAX_WATCH_FIELDS];
+	unsigned int need;
+	size_t	lines;			/* since the last header */
 };
 
 static void on_signal(int sig)
@@ -1266,18 +1667,15 @@ static double ts_sec(const struct timespec *ts)
 }
 
 /* seconds since boot from <sysroot>/proc/uptime, or -1 */
-static double read_uptime(const char *sysroot)
+static double read_uptime(const struct pgtfree *pf)
 {
-	char buf[128], *path, *end;
+	char buf[128], *end;
 	size_t len;
 	double up;
 
-	path = xasprintf("%s/proc/uptime", sysroot);
-	if (read_attr(path, buf, sizeof(buf) - 1, &len) != 0) {
-		free(path);
+	if (read_attr(pf->rootfd, "proc/uptime", buf, sizeof(buf) - 1,
+		      &len) != 0)
 		return -1;
-	}
-	free(path);
 	buf[len] = '\0';
 	errno = 0;
 	up = strtod(buf, &end);
@@ -1286,42 +1684,164 @@ static double read_uptime(const char *sysroot)
 	return up;
 }
 
-static void watch_print_header(const struct pgtfree *pf)
+static void watch_add(struct watch *w, int ctr, bool rate, char *header,
+		      char *key)
+{
+	int n = w->nfields++;
+
+	w->ctr[n] = ctr;
+	w->rate[n] = rate;
+	w->header[n] = header;
+	w->key[n] = key;
+	w->width[n] = strlen(header) > WATCH_WIDTH ?
+		strlen(header) : WATCH_WIDTH;
+	if (ctr >= 0)
+		w->need |= BIT(ctr);
+}
+
+static void watch_init(struct watch *w, const struct pgtfree *pf)
 {
 	int i;
 
-	if (pf->noheadings || pf->format == FMT_JSON)
-		return;
-	for (i = 0; i < NR_WATCH_FIELDS; i++) {
+	memset(w, 0, sizeof(*w));
+	if (pf->timestamp)
+		watch_add(w, -1, false, xstrdup("time"), xstrdup("time"));
+	for (i = 0; i < NR_COUNTERS; i++) {
+		const char *name = counters[i].name;
+
+		if (counters[i].watch == W_NONE)
+			continue;
+		watch_add(w, i, false, xstrdup(name), xstrdup(name));
+		if (counters[i].watch == W_RATE)
+			watch_add(w, i, true, xasprintf("%s/s", name),
+				  xasprintf("%s_per_sec", name));
+	}
+}
+
+static void watch_free(struct watch *w)
+{
+	int i;
+
+	for (i = 0; i < w->nfields; i++) {
+		free(w->header[i]);
+		free(w->key[i]);
+	}
+}
+
+/* data lines per header: a screen of a terminal, else unlimited */
+static size_t watch_screen(void)
+{
+	struct winsize ws;
+
+	if (!isatty(STDOUT_FILENO) ||
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0)
+		return 0;
+	/* the header, the lines and the cursor's line fit on the screen */
+	return ws.ws_row > 3 ? ws.ws_row - 2 : 1;
+}
+
+static void watch_print_fields(const struct pgtfree *pf,
+			       const struct watch *w, char *const *f)
+{
+	int i;
+
+	for (i = 0; i < w->nfields; i++) {
+		const char *v = f[i] ? f[i] : "-";
+
 		if (pf->format == FMT_RAW)
-			printf("%s%s", i ? " " : "", watch_header[i]);
+			printf("%s%s", i ? " " : "", v);
+		else if (w->ctr[i] < 0)
+			printf("%s%-*s", i ? " " : "", (int)w->width[i], v);
 		else
-			printf("%s%10s", i ? " " : "", watch_header[i]);
+			printf("%s%*s", i ? " " : "", (int)w->width[i], v);
 	}
 	putchar('\n');
 }
 
+/* local time, as ISO 8601 without the zone */
+static char *watch_time(const struct timespec *ts)
+{
+	char buf[64];
+	struct tm tm;
+
+	if (!localtime_r(&ts->tv_sec, &tm) ||
+	    !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm))
+		return NULL;
+	return xstrdup(buf);
+}
+
+static int watch_print_json(struct pgtfree *pf, const struct watch *w,
+			    const struct sample *cur, bool first,
+			    double elapsed, char **f)
+{
+	struct libscols_table *tb = new_table(pf, "watch");
+	struct libscols_line *ln;
+	char *obj;
+	int i, n = 0;
+
+	add_column(tb, "time", 0, 0, SCOLS_JSON_NUMBER);
+	add_column(tb, "since_boot", 0, 0, SCOLS_JSON_BOOLEAN);
+	add_column(tb, "interval", 0, 0, SCOLS_JSON_NUMBER);
+	for (i = 0; i < w->nfields; i++)
+		if (w->ctr[i] >= 0)
+			add_column(tb, w->key[i], 0, 0, SCOLS_JSON_NUMBER);
+	ln = scols_table_new_line(tb, NULL);
+	if (!ln)
+		oom();
+	set_cell(pf, ln, n++, xasprintf("%.3f", ts_sec(&cur->real)));
+	set_cell(pf, ln, n++, xstrdup(first ? "1" : "0"));
+	set_cell(pf, ln, n++, elapsed > 0 ? double_cell(pf, elapsed) : NULL);
+	for (i = 0; i < w->nfields; i++) {
+		if (w->ctr[i] < 0)
+			continue;
+		set_cell(pf, ln, n++, f[i]);
+		f[i] = NULL;
+	}
+	obj = json_object(tb, "watch");
+	scols_unref_table(tb);
+	if (!obj) {
+		fail(pf, EXIT_FAILURE, "cannot format JSON");
+		return -1;
+	}
+	printf("%s\n", obj);
+	free(obj);
+	return 0;
+}
+
 /*
  * One line: @prev is NULL for the first one, which shows totals since
- * boot and rates over @uptime seconds (< 0: unknown).
+ * boot and rates over @uptime seconds (< 0: unknown).  A value wider than
+ * its column widens the column and, with headings, the header is printed
+ * again above the line, so that each line stays aligned under its
+ * header.  On a terminal the header comes again every screen.
  */
-static int watch_print_line(struct pgtfree *pf, const struct sample *cur,
+static int watch_print_line(struct pgtfree *pf, struct watch *w,
+			    const struct sample *cur,
 			    const struct sample *prev, double uptime)
 {
-	char *f[NR_WATCH_FIELDS] = { NULL };
+	char *f[MAX_WATCH_FIELDS] = { NULL };
 	double elapsed = uptime;
+	bool header = false;
+	size_t screen;
 	int i, rc = 0;
 
 	if (prev)
 		elapsed = ts_sec(&cur->mono) - ts_sec(&prev->mono);
 
-	f[WF_PENDING] = counter_cell(cur, CT_PENDING);
-	for (i = 0; i < (int)ARRAY_SIZE(watch_ctr); i++) {
-		int c = watch_ctr[i], k = WF_QUEUED + 2 * i;
+	for (i = 0; i < w->nfields; i++) {
+		int c = w->ctr[i];
 		uint64_t d;
 
+		if (c < 0) {
+			f[i] = watch_time(&cur->real);
+			continue;
+		}
 		if (!cur->have[c])
 			continue;
+		if (counters[c].watch == W_VALUE) {
+			f[i] = counter_cell(cur, c);
+			continue;
+		}
 		if (prev) {
 			/* a counter that went backwards: unknown */
 			if (!prev->have[c] || cur->val[c] < prev->val[c])
@@ -1330,55 +1850,32 @@ static int watch_print_line(struct pgtfree *pf, const struct sample *cur,
 		} else {
 			d = cur->val[c];
 		}
-		f[k] = xasprintf("%" PRIu64, d);
-		/* JSON is for programs: more digits than the columns */
-		if (elapsed > 0)
-			f[k + 1] = xasprintf(pf->format == FMT_JSON ?
-					     "%.3f" : "%.1f",
-					     (double)d / elapsed);
+		if (!w->rate[i])
+			f[i] = xasprintf("%" PRIu64, d);
+		else if (elapsed > 0)
+			f[i] = double_cell(pf, (double)d / elapsed);
 	}
 
 	if (pf->format == FMT_JSON) {
-		struct libscols_table *tb = new_table(pf, "watch");
-		struct libscols_line *ln;
-		char *obj;
-
-		add_column(tb, "time", 0, 0, SCOLS_JSON_NUMBER);
-		add_column(tb, "since_boot", 0, 0, SCOLS_JSON_BOOLEAN);
-		add_column(tb, "interval", 0, 0, SCOLS_JSON_NUMBER);
-		for (i = 0; i < NR_WATCH_FIELDS; i++)
-			add_column(tb, watch_key[i], 0, 0, SCOLS_JSON_NUMBER);
-		ln = scols_table_new_line(tb, NULL);
-		if (!ln)
-			oom();
-		set_cell(pf, ln, 0, xasprintf("%.3f", ts_sec(&cur->real)));
-		set_cell(pf, ln, 1, xstrdup(prev ? "0" : "1"));
-		set_cell(pf, ln, 2, elapsed > 0 ?
-			 xasprintf("%.3f", elapsed) : NULL);
-		for (i = 0; i < NR_WATCH_FIELDS; i++) {
-			set_cell(pf, ln, 3 + i, f[i]);
-			f[i] = NULL;
-		}
-		obj = json_object(tb, "watch");
-		scols_unref_table(tb);
-		if (!obj) {
-			fail(pf, EXIT_FAILURE, "cannot format JSON");
-			return -1;
-		}
-		printf("%s\n", obj);
-		free(obj);
+		rc = watch_print_json(pf, w, cur, !prev, elapsed, f);
 	} else {
-		for (i = 0; i < NR_WATCH_FIELDS; i++) {
-			const char *v = f[i] ? f[i] : "-";
-
-			if (pf->format == FMT_RAW)
-				printf("%s%s", i ? " " : "", v);
-			else
-				printf("%s%10s", i ? " " : "", v);
+		for (i = 0; i < w->nfields; i++) {
+			if (f[i] && strlen(f[i]) > w->width[i]) {
+				w->width[i] = strlen(f[i]);
+				header = prev;
+			}
 		}
-		putchar('\n');
+		screen = watch_screen();
+		if (!prev || (screen && w->lines >= screen))
+			header = true;
+		if (header && !pf->noheadings) {
+			watch_print_fields(pf, w, w->header);
+			w->lines = 0;
+		}
+		watch_print_fields(pf, w, f);
+		w->lines++;
 	}
-	for (i = 0; i < NR_WATCH_FIELDS; i++)
+	for (i = 0; i < w->nfields; i++)
 		free(f[i]);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		rc = -1;
@@ -1450,12 +1947,12 @@ static bool catch_signal(int sig)
 	return true;
 }
 
-static int cmd_watch(struct pgtfree *pf, double interval, uint64_t count,
-		     const char *sysroot)
+static int cmd_watch(struct pgtfree *pf, double interval, uint64_t count)
 {
 	struct sample a, b, *cur = &a, *prev = NULL;
 	struct timespec deadline;
 	sigset_t block, wait_mask;
+	struct watch w;
 	uint64_t n;
 
 	if (check_feature(pf))
@@ -1470,7 +1967,7 @@ static int cmd_watch(struct pgtfree *pf, double interval, uint64_t count,
 	if (catch_signal(SIGTERM))
 		sigdelset(&wait_mask, SIGTERM);
 
-	watch_print_header(pf);
+	watch_init(&w, pf);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	for (n = 0; count == 0 || n < count; n++) {
 		if (n > 0) {
@@ -1484,13 +1981,14 @@ static int cmd_watch(struct pgtfree *pf, double interval, uint64_t count,
 			if (ts_sec(&now) - ts_sec(&deadline) > interval)
 				deadline = now;
 		}
-		read_sample(pf, cur, false);
-		if (watch_print_line(pf, cur, prev,
-				     prev ? 0 : read_uptime(sysroot)) < 0)
+		read_sample(pf, cur, w.need);
+		if (watch_print_line(pf, &w, cur, prev,
+				     prev ? 0 : read_uptime(pf)) < 0)
 			break;
 		prev = cur;
 		cur = cur == &a ? &b : &a;
 	}
+	watch_free(&w);
 	return pf->status;
 }
 
@@ -1502,10 +2000,12 @@ static const struct option longopts[] = {
 	{ "raw",          no_argument,       NULL, 'r' },
 	{ "noheadings",   no_argument,       NULL, 'n' },
 	{ "output",       required_argument, NULL, 'o' },
+	{ "output-all",   no_argument,       NULL, OPT_OUTPUT_ALL },
 	{ "bytes",        no_argument,       NULL, 'b' },
 	{ "format",       required_argument, NULL, OPT_FORMAT },
 	{ "interval",     required_argument, NULL, 'i' },
 	{ "count",        required_argument, NULL, 'c' },
+	{ "timestamp",    no_argument,       NULL, 't' },
 	{ "list-columns", no_argument,       NULL, 'l' },
 	{ "sysroot",      required_argument, NULL, OPT_SYSROOT },
 	{ "help",         no_argument,       NULL, 'h' },
@@ -1514,15 +2014,31 @@ static const struct option longopts[] = {
 };
 
 /* '-': non-options come back in order as option 1; ':': missing arg */
-static const char optstring[] = "-:Jrno:bi:c:lhV";
+static const char optstring[] = "-:Jrno:bi:c:tlhV";
 
-static void __attribute__((noreturn)) usage(void)
+/*
+ * Flush stdout: 0, or EXIT_FAILURE after reporting the error.  A closed
+ * pipe is not reported (as util-linux's close_stdout()).
+ */
+static int close_stdout(struct pgtfree *pf)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return 0;
+	if (errno != EPIPE)
+		fail(pf, EXIT_FAILURE, "write error: %s",
+		     errno ? strerror(errno) : "unknown error");
+	return EXIT_FAILURE;
+}
+
+/* --help: 0, or 1 after a write error (a full disk) */
+static int usage(struct pgtfree *pf)
 {
 	size_t i;
 
 	fputs("Usage:\n"
 	      " pgtfree [options] [status]\n"
-	      " pgtfree [options] watch [-i <seconds>] [-c <count>]\n"
+	      " pgtfree [options] watch [-i <seconds>] [-c <count>] [-t]\n"
 	      " pgtfree [options] mode [async|sync]\n"
 	      " pgtfree [options] drain\n"
 	      "\n"
@@ -1540,12 +2056,14 @@ static void __attribute__((noreturn)) usage(void)
 	      " -n, --noheadings       don't print headings\n"
 	      " -o, --output <list>    output columns (+<list> adds to "
 	      "the default)\n"
+	      "     --output-all       output all columns\n"
 	      " -b, --bytes            print sizes in bytes, not in "
 	      "human-readable form\n"
 	      "     --format <format>  table, raw, json or prometheus\n"
 	      " -i, --interval <secs>  watch: seconds between lines "
 	      "(default 1, fractions ok)\n"
 	      " -c, --count <count>    watch: stop after <count> lines\n"
+	      " -t, --timestamp        watch: a time column first\n"
 	      " -l, --list-columns     list the status columns and exit\n"
 	      "     --sysroot <dir>    use <dir> instead of / to find "
 	      "/sys\n"
@@ -1554,12 +2072,13 @@ static void __attribute__((noreturn)) usage(void)
 	      "\n"
 	      "Available output columns (* = default):\n", stdout);
 	for (i = 0; i < NR_COLUMNS; i++)
-		printf(" %c%16s  %s\n", i < NR_DEFAULT_COLUMNS ? '*' : ' ',
-		       coldescs[i].name, coldescs[i].help);
+		printf(" %c%16s  %s\n", columns[i].dflt ? '*' : ' ',
+		       columns[i].name, columns[i].help);
 	fputs("\nExit status: 0 ok, 1 failure, 64 usage, 65 bad data, "
-	      "69 no kernel support,\n77 permission denied.  "
-	      "See pgtfree(8).\n", stdout);
-	exit(EXIT_SUCCESS);
+	      "66 not a root with sysfs,\n69 no kernel support, "
+	      "77 permission denied or write refused.  See pgtfree(8).\n",
+	      stdout);
+	return close_stdout(pf);
 }
 
 static int column_by_name(const char *name, size_t len)
@@ -1567,8 +2086,8 @@ static int column_by_name(const char *name, size_t len)
 	int i;
 
 	for (i = 0; i < NR_COLUMNS; i++) {
-		if (strlen(coldescs[i].name) == len &&
-		    strncasecmp(coldescs[i].name, name, len) == 0)
+		if (strlen(columns[i].name) == len &&
+		    strncasecmp(columns[i].name, name, len) == 0)
 			return i;
 	}
 	return -1;
@@ -1582,8 +2101,9 @@ static int parse_columns(struct pgtfree *pf, const char *arg)
 
 	pf->ncols = 0;
 	if (*p == '+') {
-		for (i = 0; i < NR_DEFAULT_COLUMNS; i++)
-			pf->cols[pf->ncols++] = (int)i;
+		for (i = 0; i < NR_COLUMNS; i++)
+			if (columns[i].dflt)
+				pf->cols[pf->ncols++] = (int)i;
 		p++;
 	}
 	if (!*p)
@@ -1620,15 +2140,17 @@ static int list_columns(struct pgtfree *pf)
 
 	add_column(tb, "NAME", 0, 0, SCOLS_JSON_STRING);
 	add_column(tb, "DEFAULT", 0, 0, SCOLS_JSON_BOOLEAN);
+	add_column(tb, "FILE", 0, 0, SCOLS_JSON_STRING);
 	add_column(tb, "DESCRIPTION", 0, 0, SCOLS_JSON_STRING);
 	for (i = 0; i < NR_COLUMNS; i++) {
 		ln = scols_table_new_line(tb, NULL);
 		if (!ln)
 			oom();
-		set_cell(pf, ln, 0, xstrdup(coldescs[i].name));
-		set_cell(pf, ln, 1, xstrdup(i < NR_DEFAULT_COLUMNS ?
-					    "yes" : "no"));
-		set_cell(pf, ln, 2, xstrdup(coldescs[i].help));
+		set_cell(pf, ln, 0, xstrdup(columns[i].name));
+		set_cell(pf, ln, 1, xstrdup(columns[i].dflt ? "yes" : "no"));
+		set_cell(pf, ln, 2, *columns[i].file ?
+			 xstrdup(columns[i].file) : NULL);
+		set_cell(pf, ln, 3, xstrdup(columns[i].help));
 	}
 	return print_table(pf, tb);
 }
@@ -1678,21 +2200,6 @@ static const char *option_name(const char *arg, int c)
 }
 
 /*
- * Flush stdout: 0, or EXIT_FAILURE after reporting the error.  A closed
- * pipe is not reported (as util-linux's close_stdout()).
- */
-static int close_stdout(struct pgtfree *pf)
-{
-	errno = 0;
-	if (fflush(stdout) == 0 && !ferror(stdout))
-		return 0;
-	if (errno != EPIPE)
-		fail(pf, EXIT_FAILURE, "write error: %s",
-		     errno ? strerror(errno) : "unknown error");
-	return EXIT_FAILURE;
-}
-
-/*
  * Record output format @f, given by option @bit (--json, --raw or
  * --format), in *@fmt and *@used: 0, or EX_USAGE after reporting that
  * a different format was already given.
@@ -1709,27 +2216,28 @@ static int set_format(int *fmt, unsigned int *used, int f, unsigned int bit)
 
 int main(int argc, char **argv)
 {
-	struct pgtfree pf = { .format = FMT_TABLE };
+	struct pgtfree pf = { .format = FMT_TABLE, .rootfd = -1, .dirfd = -1 };
 	const char *sysroot = "", *outarg = NULL, *intarg = NULL;
-	char *root = NULL;
 	const char *cntarg = NULL, *want_mode = NULL;
 	unsigned int used = 0, bad;
 	char **args;
 	int c, nargs = 0, cmd = CMD_STATUS, rc, fmt = -1;
-	bool listcols = false;
+	bool listcols = false, allcols = false;
 	double interval = 1.0;
 	uint64_t count = 0;
 	size_t i, len;
 
-	/* pre-scan: with -J even a usage error is reported as JSON */
+	init_columns();
+
+	/*
+	 * pre-scan: with -J (or --format json) anywhere on the line, even a
+	 * usage error is reported as JSON
+	 */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1)
 		if (c == 'J' ||
 		    (c == OPT_FORMAT && strcmp(optarg, "json") == 0))
 			json_errors = true;
-		else if (c == 'r' || c == OPT_FORMAT)
-			json_errors = false;
-	}
 	optind = 0;
 
 	args = calloc(argc + 1, sizeof(char *));
@@ -1776,6 +2284,14 @@ int main(int argc, char **argv)
 			outarg = optarg;
 			used |= O_OUTPUT;
 			break;
+		case OPT_OUTPUT_ALL:
+			allcols = true;
+			used |= O_OUTPUT_ALL;
+			break;
+		case 't':
+			pf.timestamp = true;
+			used |= O_TIMESTAMP;
+			break;
 		case 'b':
 			pf.bytes = true;
 			used |= O_BYTES;
@@ -1796,7 +2312,7 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			free(args);
-			usage();
+			return usage(&pf);	/* 0 or 1 */
 		case 'V':
 			printf("pgtfree %s\n", PGTFREE_VERSION);
 			free(args);
@@ -1851,15 +2367,10 @@ int main(int argc, char **argv)
 
 	bad = used & ~command_opts[cmd];
 	if (bad) {
-		static const char *const bitname[] = {
-			"--json", "--raw", "--noheadings", "--output",
-			"--bytes", "--format", "--interval", "--count",
-		};
-
 		for (i = 0; !(bad & (1U << i)); i++)
 			;
 		rc = usage_error("option %s cannot be used with '%s'",
-				 bitname[i], command_name[cmd]);
+				 option_bitname[i], command_name[cmd]);
 		goto out;
 	}
 	if (pf.format == FMT_PROM) {
@@ -1868,12 +2379,17 @@ int main(int argc, char **argv)
 					 "'status'");
 			goto out;
 		}
-		if (used & (O_OUTPUT | O_NOHEAD | O_BYTES)) {
-			rc = usage_error("--output, --noheadings and --bytes "
-					 "cannot be used with --format "
-					 "prometheus");
+		if (used & (O_OUTPUT | O_OUTPUT_ALL | O_NOHEAD | O_BYTES)) {
+			rc = usage_error("--output, --output-all, --noheadings "
+					 "and --bytes cannot be used with "
+					 "--format prometheus");
 			goto out;
 		}
+	}
+	if (outarg && allcols) {
+		rc = usage_error("--output and --output-all are mutually "
+				 "exclusive");
+		goto out;
 	}
 
 	if (intarg && !parse_interval(intarg, &interval)) {
@@ -1898,16 +2414,17 @@ int main(int argc, char **argv)
 		if (rc)
 			goto out;
 	} else {
-		for (i = 0; i < NR_DEFAULT_COLUMNS; i++)
-			pf.cols[pf.ncols++] = (int)i;
+		for (i = 0; i < NR_COLUMNS; i++)
+			if (allcols || columns[i].dflt)
+				pf.cols[pf.ncols++] = (int)i;
 	}
 
 	/* "/" and "" mean the real root; drop trailing slashes */
 	len = strlen(sysroot);
 	while (len > 0 && sysroot[len - 1] == '/')
 		len--;
-	root = xasprintf("%.*s", (int)len, sysroot);
-	pf.dir = xasprintf("%s%s", root, PGTFREE_SYSFS);
+	pf.root = xasprintf("%.*s", (int)len, sysroot);
+	pf.dir = xasprintf("%s%s", pf.root, PGTFREE_SYSFS);
 
 	pf.pagesize = sysconf(_SC_PAGESIZE);
 	if (pf.pagesize <= 0)
@@ -1918,7 +2435,7 @@ int main(int argc, char **argv)
 		rc = cmd_status(&pf);
 		break;
 	case CMD_WATCH:
-		rc = cmd_watch(&pf, interval, count, root);
+		rc = cmd_watch(&pf, interval, count);
 		break;
 	case CMD_MODE:
 		rc = cmd_mode(&pf, want_mode);
@@ -1933,7 +2450,11 @@ done:
 	if (close_stdout(&pf) && !rc)
 		rc = EXIT_FAILURE;
 out:
-	free(root);
+	if (pf.dirfd >= 0)
+		close(pf.dirfd);
+	if (pf.rootfd >= 0)
+		close(pf.rootfd);
+	free(pf.root);
 	free(pf.dir);
 	free(args);
 	return rc;
