@@ -665,6 +665,8 @@ static int write_attr(const struct pgtfree *pf, const char *rel,
 		return rc;
 	}
 	close(fd);
+	if (S_ISLNK(st.st_mode))
+		return E_SYMLINK;	/* O_PATH | O_NOFOLLOW opens the link */
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
 	if (!S_ISREG(st.st_mode))

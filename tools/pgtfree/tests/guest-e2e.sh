@@ -17,7 +17,13 @@
 # exit, whatever happens.
 #
 # env: PGTFREE_E2E_SYSROOT=DIR  use DIR/sys/... instead of /sys (only to
-#      dry-run this script against a fake tree; the deltas then fail)
+#      dry-run this script against a fake tree, which needs a file
+#      DIR/.pgtfree-test-tree for pgtfree to write to it; the deltas then
+#      fail)
+#
+# The kernel may or may not have stats/invalidations and
+# stats/invalidated_mms (added later): they are checked when present and
+# must be null when absent.
 set -u
 export LC_ALL=C
 
@@ -92,8 +98,9 @@ run_nobody()
 # a counter straight from sysfs
 kval() { cat "$sysfs/stats/$1"; }
 
-# snap NAME: "pgtfree -J" into $tmp/NAME.json; get NAME KEY prints a value
-snap() { "${pg[@]}" -J >"$tmp/$1.json" 2>"$tmp/$1.err"; }
+# snap NAME: "pgtfree -J --output-all" into $tmp/NAME.json; get NAME KEY
+# prints a value
+snap() { "${pg[@]}" -J --output-all >"$tmp/$1.json" 2>"$tmp/$1.err"; }
 get() { jq -r ".pgtfree[0].$2" <"$tmp/$1.json"; }
 delta() { echo $(($(get "$2" "$3") - $(get "$1" "$3"))); }
 
@@ -149,9 +156,20 @@ check "pgtfree -V" '[ "$rc" -eq 0 ] && [ "$out" = "pgtfree 0.1" ]'
 run
 check "status: exit 0, no stderr" '[ "$rc" -eq 0 ] && [ -z "$err" ]'
 check "status: header and one row" '[ "$(wc -l <"$tmp/out")" -eq 2 ]'
-run -J
+run -J --output-all
 check "status -J: every counter is a number on this kernel" \
 	'[ "$rc" -eq 0 ] && jq -e ".pgtfree[0] | (.mode == \"async\" or .mode == \"sync\") and ([.pending, .pending_size, .pending_max, .queued, .freed, .batches, .freed_sync, .oom_freed, .oom_events] | all(type == \"number\"))" <"$tmp/out" >/dev/null'
+# the recent counters: a number when the kernel has the file, else null
+new_bad=
+for c in invalidations invalidated_mms; do
+	want=null
+	[ -e "$sysfs/stats/$c" ] && want=$(kval "$c")
+	v=$(jq -r ".pgtfree[0].$c" <"$tmp/out")
+	[ "$v" = "$want" ] || new_bad="$new_bad $c=$v/$want"
+done
+check "status -J: invalidations, invalidated_mms as the files say (null if absent)" \
+	'[ -z "$new_bad" ]'
+[ -n "$new_bad" ] && diag "mismatches (pgtfree/file):$new_bad"
 
 if [ $have_hooks -eq 0 ]; then
 	notok "debugfs hooks present in $hooks"
@@ -209,8 +227,15 @@ if [ $have_hooks -eq 1 ]; then
 		 oom_freed:pgtable_free_oom_freed_pages_total \
 		 oom_events:pgtable_free_oom_events_total \
 		 pending:pgtable_free_pending_pages \
-		 pending_max:pgtable_free_pending_max_pages; do
+		 pending_max:pgtable_free_pending_max_pages \
+		 invalidations:pgtable_free_invalidations_total \
+		 invalidated_mms:pgtable_free_invalidated_mms_total; do
 		v=$(awk -v m="${m#*:}" '$1 == m { print $2 }' <<<"$out")
+		if [ ! -e "$sysfs/stats/${m%%:*}" ]; then
+			# an older kernel: the metric must be left out
+			[ -z "$v" ] || prom_bad="$prom_bad ${m#*:}=$v/absent"
+			continue
+		fi
 		[ "$v" = "$(kval "${m%%:*}")" ] ||
 			prom_bad="$prom_bad ${m#*:}=$v/$(kval "${m%%:*}")"
 	done

@@ -11,6 +11,7 @@
 #                         VALGRIND=only runs just that pass
 #        FUZZ_SECONDS=N   random-input test time per pass (default 5)
 #        UPDATE_GOLDEN=1  rewrite tests/golden/ from the current output
+#        ONLY="GROUP..."  run only these groups: edges, drift, status, ...
 #
 # Prints one TAP line per check, failures followed by "# " lines, then
 # exactly one "# Totals: pass:N fail:N skip:N" line; exits 1 on failure.
@@ -869,7 +870,7 @@ drain"))" = "$(echo $(cat "$tmp/help.cmds"))" ]'
 	t "columns: completion == pgtfree -l" \
 		eval 'diff "$tmp/bin.cols" "$tmp/comp.cols" | sed "s/^/# /"; cmp -s "$tmp/bin.cols" "$tmp/comp.cols"'
 	t "columns: every column is in the man page" \
-		eval 'for c in $(cat "$tmp/bin.cols"); do grep -q "^\.B $c\$" "$man" || { echo "# missing $c"; exit 1; }; done'
+		eval '(for c in $(cat "$tmp/bin.cols"); do grep -q "^\.B $c\$" "$man" || { echo "# missing $c"; exit 1; }; done)'
 }
 
 test_manpage()
@@ -905,6 +906,309 @@ test_manpage()
 	bash -n "$src/pgtfree.bash-completion" >"$out" 2>"$err"
 	rc=$?
 	t "completion: bash -n" status_is 0
+}
+
+# ---------------------------------------------------------------- edges
+# issue 16: each check here failed on pgtfree before its fix
+
+# writes under --sysroot stay in the tree: no symbolic link followed, no
+# hard-linked or non-sysfs file written outside a tree made for tests
+test_edges_writes()
+{
+	local host=$tmp/host d
+
+	rm -rf "$host"
+	mkdir -p "$host/dir/stats"
+	printf 'precious\n' >"$host/victim"
+	printf 'precious\n' >"$host/victim2"
+	printf 'precious\n' >"$host/victim3"
+	printf '[async] sync\n' >"$host/dir/mode"
+	printf 'untouched' >"$host/dir/drain"
+
+	mkfix symlink '[async] sync' "${healthy[@]}"
+	d=$(sysfs symlink)
+	rm "$d/mode" "$d/drain"
+	ln -s "$host/victim" "$d/mode"
+	ln -s "$host/victim2" "$d/drain"
+	run --sysroot "$fx/symlink" mode sync
+	t "write: mode a symlink out of the tree: exit 77, not followed" \
+		eval 'status_is 77 && err_has "symbolic link" && file_is "$host/victim" precious'
+	run --sysroot "$fx/symlink" drain
+	t "write: drain a symlink out of the tree: exit 77, not followed" \
+		eval 'status_is 77 && file_is "$host/victim2" precious'
+	run --sysroot "$fx/symlink"
+	t "read: mode a symlink: not followed, exit 65" \
+		eval 'status_is 65 && err_has "mode: a symbolic link" && ! out_has async'
+
+	mkfix symdir '[async] sync' "${healthy[@]}"
+	rm -rf "$(sysfs symdir)"
+	ln -s "$host/dir" "$(sysfs symdir)"
+	run --sysroot "$fx/symdir" mode sync
+	t "write: pgtable_free a symlink out of the tree: exit 65, nothing written" \
+		eval 'status_is 65 && file_is "$host/dir/mode" "[async] sync"'
+	run --sysroot "$fx/symdir" drain
+	t "write: drain through a symlinked directory: nothing written" \
+		eval 'status_is 65 && file_is "$host/dir/drain" untouched'
+
+	mkfix hardlink '[async] sync' "${healthy[@]}"
+	d=$(sysfs hardlink)
+	rm "$d/mode"
+	if ln "$host/victim3" "$d/mode" 2>/dev/null; then
+		run --sysroot "$fx/hardlink" mode sync
+		t "write: mode a hard link of another file: exit 77, untouched" \
+			eval 'status_is 77 && err_has "hard links" && file_is "$host/victim3" precious'
+	else
+		skip "write: mode a hard link of another file" "no hard link possible"
+	fi
+
+	mkfix unmarked '[async] sync' "${healthy[@]}"
+	rm "$fx/unmarked/.pgtfree-test-tree"
+	d=$(sysfs unmarked)
+	run --sysroot "$fx/unmarked" mode sync
+	t "write: plain file in an unmarked tree: exit 77, says how, untouched" \
+		eval 'status_is 77 && err_has "not on sysfs" && err_has "$fx/unmarked/.pgtfree-test-tree" && file_is "$d/mode" "[async] sync"'
+	run --sysroot "$fx/unmarked" drain
+	t "write: drain in an unmarked tree: exit 77, nothing written" \
+		eval 'status_is 77 && [ ! -s "$d/drain" ]'
+	run --sysroot "$fx/unmarked" -J mode sync
+	t "write refused -J: JSON error, code 77" eval 'status_is 77 && err_json'
+	run --sysroot "$fx/unmarked"
+	t "reading an unmarked tree works" eval 'status_is 0 && err_empty'
+}
+
+# only what a command shows decides its exit status
+test_edges_needs()
+{
+	run --sysroot "$fx/bad-nonnum" drain
+	t "drain with a bad counter it does not show: exit 0" \
+		eval 'status_is 0 && err_empty && out_has 34'
+	run --sysroot "$fx/bad-nonnum" -o MODE,PENDING
+	t "status -o MODE,PENDING with a bad queued: exit 0" \
+		eval 'status_is 0 && err_empty'
+	run --sysroot "$fx/bad-mode" -o QUEUED,FREED
+	t "status -o QUEUED,FREED with a bad mode: exit 0" \
+		eval 'status_is 0 && err_empty && out_has 1234'
+	run --sysroot "$fx/bad-nonnum" -o MODE,QUEUED
+	t "status -o MODE,QUEUED with a bad queued: exit 65" status_is 65
+}
+
+# the mode file is words, the active one in brackets; new words are fine
+test_edges_mode_words()
+{
+	mkfix newmode '[async] sync lazy' "${healthy[@]}"
+	mkfix newmode2 'async sync [lazy]' "${healthy[@]}"
+	run --sysroot "$fx/newmode"
+	t "mode file with an extra word: status exit 0, async" \
+		eval 'status_is 0 && err_empty && sed -n 2p "$out" | grep -q "^async "'
+	run --sysroot "$fx/newmode" mode
+	t "mode file with an extra word: 'mode' prints async" \
+		eval 'status_is 0 && out_is async'
+	run --sysroot "$fx/newmode2" -J
+	t "a newer kernel's mode active: shown as named" \
+		eval 'status_is 0 && jq_out ".pgtfree[0].mode == \"lazy\""'
+	run --sysroot "$fx/newmode2" --format prometheus
+	t "a newer kernel's mode: a sample per word, 1 for the active one" \
+		eval 'status_is 0 && prom_ok && out_has "pgtable_free_mode{mode=\"lazy\"} 1" && out_has "pgtable_free_mode{mode=\"async\"} 0"'
+	run --sysroot "$fx/newmode" mode lazy
+	t "mode lazy on a kernel that lists it: written, read back" \
+		eval 'status_is 0 && out_is lazy && file_is "$(sysfs newmode)/mode" lazy'
+	printf '[async] sync lazy\n' >"$(sysfs newmode)/mode"
+	run --sysroot "$fx/newmode" mode turbo
+	t "mode turbo, not listed: exit 64, names the kernel's modes" \
+		eval 'status_is 64 && err_has "offers async, sync, lazy" && file_is "$(sysfs newmode)/mode" "[async] sync lazy"'
+}
+
+# a wrong --sysroot is not a kernel without the feature; no stats/ is bad
+test_edges_sysroot()
+{
+	mkdir -p "$tmp/emptyroot"
+	run --sysroot "$fx/nonexistent-root"
+	t "--sysroot that does not exist: exit 66, one sentence" \
+		eval 'status_is 66 && err_lines 1 && err_has "No such file or directory"'
+	run --sysroot "$tmp/emptyroot"
+	t "--sysroot without sys/kernel/mm: exit 66, not 69" \
+		eval 'status_is 66 && err_lines 1 && err_has "not the root of a system with sysfs"'
+	run --sysroot "$tmp/emptyroot" -J mode
+	t "--sysroot without sys/kernel/mm -J: JSON error, 66" \
+		eval 'status_is 66 && err_json'
+	run --sysroot "$fx/nostats"
+	t "no stats/ directory: exit 65, said once" \
+		eval 'status_is 65 && err_lines 1 && err_has "stats: not found"'
+	run --sysroot "$fx/nostats" watch -c 3 -i 0.01
+	t "no stats/ directory in watch: exit 65, said once" \
+		eval 'status_is 65 && err_lines 1'
+}
+
+# JSON errors for -J anywhere; --help and --version into a full disk
+test_edges_cli()
+{
+	local a
+
+	for a in "-J -r" "-r -J" "--json --raw" "-Jr" "-rJ" "-J --format raw" \
+		 "--format raw -J" "--format json -r" "status -r -J"; do
+		run --sysroot "$fx/healthy" $a
+		t "'$a': a JSON usage error (64), no usage text" \
+			eval 'status_is 64 && err_json && ! usage_shown'
+	done
+	for a in --help --version -l; do
+		last_cmd="pgtfree $a >/dev/full"
+		pg $a >/dev/full 2>"$err"
+		rc=$?
+		: >"$out"
+		t "$a into a full disk: exit 1, write error" \
+			eval 'status_is 1 && err_has "write error"'
+	done
+}
+
+# watch: header per screen on a terminal, aligned columns, a time column
+test_edges_watch()
+{
+	local w
+
+	if command -v script >/dev/null; then
+		# not under valgrind: script(1) runs the command through sh
+		last_cmd="script: stty rows 10; pgtfree watch -c 20 -i 0.01"
+		script -qec "stty rows 10 cols 200; $BIN --sysroot $fx/healthy watch -c 20 -i 0.01" \
+			/dev/null </dev/null 2>"$err" | tr -d '\r' >"$out"
+		rc=${PIPESTATUS[0]}
+		t "watch on a terminal of 10 rows: the header every 8 lines" \
+			eval '[ "$(grep -c "^ *queued " "$out")" -eq 3 ] && [ "$(grep -c "^ *[0-9]" "$out")" -eq 20 ]'
+		script -qec "stty rows 10 cols 200; $BIN --sysroot $fx/healthy watch -n -c 20 -i 0.01" \
+			/dev/null </dev/null 2>"$err" | tr -d '\r' >"$out"
+		t "watch -n on a terminal: no header at all" \
+			eval '! grep -q queued "$out" && [ "$(wc -l <"$out")" -eq 20 ]'
+	else
+		skip "watch on a terminal: the header every screen" "no script(1)"
+		skip "watch -n on a terminal: no header at all" "no script(1)"
+	fi
+	run --sysroot "$fx/healthy" watch -c 3 -i 0.01
+	t "watch into a pipe: one header" \
+		eval 'status_is 0 && [ "$(grep -c queued "$out")" -eq 1 ]'
+
+	run --sysroot "$fx/huge" watch -c 2 -i 0.01
+	t "watch with 20-digit values: every line as wide as its header" \
+		eval 'status_is 0 && awk "/queued/ { w = length(\$0); next } length(\$0) != w { exit 1 }" "$out" && [ "$(head -1 "$out" | wc -c)" -gt 100 ]'
+	t "watch with 20-digit values: fields end under their header's" \
+		eval 'awk "NR == 1 { n = split(\$0, h, \"\"); for (i = 1; i <= n; i++) e[i] = (h[i] != \" \" && (i == n || h[i + 1] == \" \")); next } { m = split(\$0, c, \"\"); for (i = 1; i < m; i++) if (c[i] != \" \" && c[i + 1] == \" \" && !e[i]) exit 1 }" "$out"'
+
+	run --sysroot "$fx/healthy" watch -t -c 2 -i 0.01
+	t "watch -t: a time column first" \
+		eval 'status_is 0 && head -1 "$out" | grep -q "^time " && sed -n 2p "$out" | grep -Eq "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2} "'
+	run --sysroot "$fx/healthy" watch -t -J -c 1
+	t "watch -t -J: JSON with one time key" \
+		eval 'status_is 0 && jq_out "(.time | type) == \"number\""'
+	w=$(sed -n '/^\.SH "\?EXIT STATUS/,/^\.SH /p' "$src/pgtfree.8")
+	last_cmd="EXIT STATUS of pgtfree.8"
+	: >"$out"
+	t "man page: watch's exit status after SIGINT/SIGTERM against vmstat's" \
+		eval '[[ $w == *SIGINT* && $w == *vmstat* && $w == *130* ]]'
+}
+
+# the default table fits in 80 columns; --output-all
+test_edges_width()
+{
+	mkfix busy '[async] sync' queued=98765432 freed=98765000 pending=432 \
+		pending_max=65536 batches=1234567 freed_sync=1234567 \
+		oom_freed=1000 oom_events=10
+	run --sysroot "$fx/healthy"
+	t "default table: at most 80 columns" \
+		eval 'status_is 0 && [ "$(awk "{ print length(\$0) }" "$out" | sort -n | tail -1)" -le 80 ]'
+	run --sysroot "$fx/busy"
+	t "default table with 8-digit counters: at most 80 columns" \
+		eval 'status_is 0 && [ "$(awk "{ print length(\$0) }" "$out" | sort -n | tail -1)" -le 80 ]'
+	run --sysroot "$fx/healthy" --output-all -r
+	t "--output-all: every column of -l" \
+		eval 'status_is 0 && [ "$(head -1 "$out")" = "$(pg -l -n -r | awk "{ printf \"%s%s\", s, \$1; s = \" \" }")" ]'
+	run --sysroot "$fx/healthy" --output-all -o MODE
+	t "--output-all with -o: usage error" eval 'status_is 64 && usage_shown'
+	run --sysroot "$fx/healthy" watch --output-all
+	t "watch --output-all: usage error" status_is 64
+}
+
+# one name per figure across status, watch, JSON and Prometheus; derived
+# figures at full precision in JSON
+test_edges_names()
+{
+	local names
+
+	mkfix prec '[async] sync' "${healthy[@]}"
+	printf '3.00 5.00\n' >"$fx/prec/proc/uptime"
+	names=$(pg -l -n -r | awk '$3 ~ /^stats\// { sub(/^stats\//, "", $3); print $3 }')
+	run --sysroot "$fx/healthy" watch -c 1
+	t "watch: header fields are counter names, rates NAME/s" \
+		eval '(for f in $(head -1 "$out"); do grep -qx "${f%/s}" <<<"$names" || exit 1; done)'
+	local hdr
+	hdr=$(head -1 "$out" | sed 's#/s#_per_sec#g')
+	run --sysroot "$fx/healthy" watch -J -c 1
+	t "watch: JSON keys == the table's header (/s as _per_sec)" \
+		eval '[ "$(jq -r "keys_unsorted[3:] | join(\" \")" <"$out")" = "$(echo $hdr)" ]'
+	run --sysroot "$fx/healthy" -J --output-all
+	t "status JSON keys == pgtfree -l names in lower case" \
+		eval '[ "$(jq -r ".pgtfree[0] | keys_unsorted | join(\" \")" <"$out")" = "$(pg -l -n -r | awk "{ printf \"%s%s\", s, tolower(\$1); s = \" \" }")" ]'
+	run --sysroot "$fx/healthy" --format prometheus
+	t "prometheus: pgtable_free_ + JSON key (+_pages, +_total, _size as _bytes)" \
+		eval '(for m in $(awk "!/^#/ { sub(/[{ ].*/, \"\"); print }" "$out" | sort -u); do
+			k=${m#pgtable_free_}; k=${k%_total}; k=${k%_pages}; k=${k/%_bytes/_size}
+			[ "$k" = mode ] || pg -l -n -r | awk "{ print tolower(\$1) }" | grep -qx "$k" || { echo "# $m"; exit 1; }
+		done)'
+	run --sysroot "$fx/sync" -J -o SYNC_PCT,AVG_BATCH
+	t "JSON: derived figures at full precision" \
+		eval 'status_is 0 && jq_out ".pgtfree[0] | .sync_pct == 100000 / 1500 and .avg_batch == 12.5"'
+	run --sysroot "$fx/prec" watch -J -c 1
+	t "watch JSON: rates at full precision" \
+		eval 'status_is 0 && jq_out ".queued_per_sec == 1234 / 3 and .batches_per_sec == 20"'
+	run --sysroot "$fx/sync" -o SYNC_PCT,AVG_BATCH -n -r
+	t "table: derived figures with one decimal" out_is "66.7 12.5"
+}
+
+# counters[] in the binary drives the man page's lists and the completion
+test_drift()
+{
+	local man=$src/pgtfree.8 comp=$src/pgtfree.bash-completion
+
+	last_cmd="compare pgtfree -l, --format prometheus, watch -J with pgtfree.8"
+	rc=0
+	: >"$err"
+	pg -l -n -r | awk '{ print $1 }' >"$tmp/l.names"
+	pg -l -n -r | awk '$3 ~ /^stats\// { sub(/^stats\//, "", $3); print $3 }' \
+		>"$tmp/l.stats"
+	awk '/^\.SH / { sec = $2 } prev == ".TP" && sec == "COLUMNS" { print $2 }
+	     { prev = $0 }' "$man" >"$tmp/man.names"
+	diff "$tmp/l.names" "$tmp/man.names" >"$out"
+	t "man COLUMNS: the columns of pgtfree -l, in its order" \
+		eval '[ ! -s "$out" ] && [ -s "$tmp/l.names" ]'
+	# FILES: the .B/.BR words of the stats/ entry
+	awk '/^\.I .*\/stats\/$/ { f = 1; next } f && /^\.TP/ { exit }
+	     f && /^\.BR? / { print $2 }' "$man" >"$tmp/man.stats"
+	diff "$tmp/l.stats" "$tmp/man.stats" >"$out"
+	t "man FILES: the counters of pgtfree -l, in its order" \
+		eval '[ ! -s "$out" ] && [ -s "$tmp/l.stats" ]'
+	pg --sysroot "$fx/healthy" --format prometheus |
+		awk '!/^#/ { sub(/[{ ].*/, ""); if (!seen[$0]++) print }' \
+		>"$tmp/prom.names"
+	awk '/^The metrics, their types/ { f = 1 } f && /^pgtable_free_/ {
+		sub(/[{ ].*/, ""); print } f && /^\.EE/ { exit }' "$man" \
+		>"$tmp/man.prom"
+	diff "$tmp/prom.names" "$tmp/man.prom" >"$out"
+	t "man Prometheus list: the metrics pgtfree prints, in its order" \
+		eval '[ ! -s "$out" ]'
+	pg --sysroot "$fx/healthy" watch -J -c 1 |
+		jq -r 'keys_unsorted[3:][]' >"$tmp/watch.keys"
+	awk '/^\.B watch \\-J$/ { f = 1 } f && /^\.BR? [a-z_]+( [,.:])?$/ &&
+	     $2 !~ /^(time|since_boot|interval)$/ { print $2 }
+	     f && /^\.EX/ { exit }' "$man" >"$tmp/man.watch"
+	diff "$tmp/watch.keys" "$tmp/man.watch" >"$out"
+	t "man watch -J keys: those pgtfree prints, in its order" \
+		eval '[ ! -s "$out" ] && [ -s "$tmp/watch.keys" ]'
+	# the completion asks the binary: a column only it knows is offered
+	printf '#!/bin/sh\nprintf "%%s\\n" "ZZZ_NEW no - new" "MODE yes mode x"\n' \
+		>"$tmp/fakepg"
+	chmod +x "$tmp/fakepg"
+	bash -c 'source "$1"; COMP_WORDS=("$2" -o Z); COMP_CWORD=2; _pgtfree
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$comp" "$tmp/fakepg" >"$out"
+	t "completion: columns come from the binary's -l" out_is ZZZ_NEW
+	t "completion: no list of columns of its own" \
+		eval '! grep -qE "OOM_EVENTS|AVG_BATCH" "$comp"'
 }
 
 # Validate the JSON saved by test_fuzz: one jq for the whole batch (jq
@@ -1028,6 +1332,27 @@ test_fuzz()
 suite()
 {
 	setup_fixtures
+	# ONLY="edges drift": just those groups (to try them on another binary)
+	if [ -n "${ONLY:-}" ]; then
+		local g
+
+		for g in $ONLY; do
+			case $g in
+			edges)
+				test_edges_writes
+				test_edges_needs
+				test_edges_mode_words
+				test_edges_sysroot
+				test_edges_cli
+				test_edges_watch
+				test_edges_width
+				test_edges_names
+				;;
+			*) "test_$g" ;;
+			esac
+		done
+		return
+	fi
 	test_basics
 	test_status
 	test_malformed
@@ -1036,6 +1361,15 @@ suite()
 	test_drain
 	test_watch
 	test_consistency
+	test_edges_writes
+	test_edges_needs
+	test_edges_mode_words
+	test_edges_sysroot
+	test_edges_cli
+	[ -z "$pfx" ] && test_edges_watch
+	test_edges_width
+	test_edges_names
+	test_drift
 	[ -z "$pfx" ] && test_manpage
 	test_fuzz
 }
