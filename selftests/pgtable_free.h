@@ -20,12 +20,13 @@
 
 static const char * const stat_names[] = {
 	"queued", "freed", "pending", "pending_max", "batches",
-	"freed_sync", "oom_freed", "oom_events",
+	"freed_sync", "oom_freed", "oom_events", "invalidations",
+	"invalidated_mms",
 };
 
 enum {
 	QUEUED, FREED, PENDING, PENDING_MAX, BATCHES, FREED_SYNC,
-	OOM_FREED, OOM_EVENTS, NR_STATS
+	OOM_FREED, OOM_EVENTS, INVALIDATIONS, INVALIDATED_MMS, NR_STATS
 };
 
 struct stats {
@@ -146,9 +147,22 @@ static inline bool mode_is_sync(void)
 	return strstr(mode, "[sync]");
 }
 
-/* Async, nothing held, nothing pending; 0 or -errno. */
+/* The fake SVA address spaces of the test hooks, where the kernel has SVA. */
+static inline bool have_fake_sva(void)
+{
+	return !access(HOOKS "sva_bind", W_OK);
+}
+
+static inline int sva_bind(unsigned long n)
+{
+	return hook(HOOKS "sva_bind", n);
+}
+
+/* Async, nothing held, nothing pending, nothing bound; 0 or -errno. */
 static inline int start_clean(void)
 {
+	if (have_fake_sva() && sva_bind(0))
+		return -EIO;
 	return write_str(SYSFS "mode", "async") ?:
 	       write_str(HOOKS "hold", "0") ?:
 	       write_str(SYSFS "drain", "1");
@@ -156,6 +170,8 @@ static inline int start_clean(void)
 
 static inline void restore(bool was_sync)
 {
+	if (have_fake_sva())
+		sva_bind(0);
 	write_str(HOOKS "hold", "0");
 	write_str(SYSFS "mode", was_sync ? "sync" : "async");
 	write_str(SYSFS "drain", "1");

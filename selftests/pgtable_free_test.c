@@ -246,7 +246,10 @@ TEST_F(pgtable_free, drain)
 	EXPECT_EQ(1, delta(&before, BATCHES));
 }
 
-/* Sync mode frees at once; switching to it drains what is pending. */
+/*
+ * With no IOMMU sharing the CPU page tables, sync mode frees at once; what
+ * was pending at the switch is freed by the work item or a drain.
+ */
 TEST_F(pgtable_free, sync_mode)
 {
 	struct stats before;
@@ -256,6 +259,7 @@ TEST_F(pgtable_free, sync_mode)
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 20));
 	EXPECT_EQ(20, delta(&before, PENDING));
 	ASSERT_EQ(0, write_str(SYSFS "mode", "sync"));
+	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
 	EXPECT_EQ(0, stat_read(PENDING));
 	EXPECT_EQ(20, delta(&before, FREED));
 
@@ -265,6 +269,180 @@ TEST_F(pgtable_free, sync_mode)
 	EXPECT_EQ(100, delta(&before, FREED_SYNC));
 	EXPECT_EQ(20, delta(&before, QUEUED));
 	EXPECT_EQ(0, stat_read(PENDING));
+}
+
+/* No SVA mm is bound in this guest: batches free without invalidating. */
+TEST_F(pgtable_free, no_invalidation_unbound)
+{
+	struct stats before;
+
+	stats_read(&before);
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 100));
+	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+	EXPECT_EQ(100, delta(&before, FREED));
+	EXPECT_LE(1, delta(&before, BATCHES));
+	EXPECT_EQ(0, delta(&before, INVALIDATIONS));
+	EXPECT_EQ(0, delta(&before, INVALIDATED_MMS));
+}
+
+/*
+ * With an address space bound for SVA (a fake one: no SVA device exists in
+ * a guest), every batch is invalidated once, before any of its tables is
+ * freed, from process context, for the whole kernel range.
+ */
+FIXTURE(sva)
+{
+	bool was_sync;
+};
+
+FIXTURE_SETUP(sva)
+{
+	const char *why = missing_prerequisite();
+
+	if (why)
+		SKIP(return, "%s", why);
+	if (!have_fake_sva())
+		SKIP(return, "this kernel has no SVA (CONFIG_IOMMU_SVA)");
+	self->was_sync = mode_is_sync();
+	ASSERT_EQ(0, start_clean());
+}
+
+FIXTURE_TEARDOWN(sva)
+{
+	if (!missing_prerequisite() && have_fake_sva())
+		restore(self->was_sync);
+}
+
+/* One batch, two bound address spaces: one invalidation covering both. */
+TEST_F(sva, one_invalidation_per_batch)
+{
+	long calls, pages, errors;
+	struct stats before;
+
+	ASSERT_EQ(0, sva_bind(2));
+	EXPECT_EQ(2, hook_result(HOOKS "sva_bind"));
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
+	stats_read(&before);
+	calls = hook_result(HOOKS "sva_calls");
+	pages = hook_result(HOOKS "sva_pages");
+	errors = hook_result(HOOKS "sva_errors");
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 300));
+	EXPECT_EQ(300, delta(&before, PENDING));
+	/* Held: nothing freed, so nothing invalidated yet. */
+	EXPECT_EQ(0, delta(&before, INVALIDATIONS));
+
+	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+	EXPECT_EQ(300, delta(&before, FREED));
+	EXPECT_EQ(1, delta(&before, BATCHES));
+	EXPECT_EQ(1, delta(&before, INVALIDATIONS));
+	EXPECT_EQ(2, delta(&before, INVALIDATED_MMS));
+	EXPECT_EQ(2, hook_result(HOOKS "sva_calls") - calls);
+	/* Each address space was invalidated with all 300 still allocated. */
+	EXPECT_EQ(2 * 300, hook_result(HOOKS "sva_pages") - pages);
+	EXPECT_EQ(errors, hook_result(HOOKS "sva_errors"))
+		TH_LOG("an invalidation came late, in atomic context or for another range");
+}
+
+/* A burst in async mode: invalidations per batch, not per page. */
+TEST_F(sva, burst_batches_invalidations)
+{
+	struct stats before;
+	long errors, inv, pages;
+
+	ASSERT_EQ(0, sva_bind(1));
+	stats_read(&before);
+	errors = hook_result(HOOKS "sva_errors");
+	pages = hook_result(HOOKS "sva_pages");
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 3000));
+	ASSERT_TRUE(wait_pending_zero(10000));
+	inv = delta(&before, INVALIDATIONS);
+	EXPECT_EQ(3000, delta(&before, FREED));
+	EXPECT_EQ(delta(&before, BATCHES), inv);
+	EXPECT_EQ(inv, delta(&before, INVALIDATED_MMS));
+	EXPECT_LE(1, inv);
+	EXPECT_GE(3000 / 10, inv) TH_LOG("%ld invalidations for 3000 pages", inv);
+	EXPECT_EQ(0, delta(&before, FREED_SYNC));
+	EXPECT_EQ(3000, hook_result(HOOKS "sva_pages") - pages)
+		TH_LOG("pages freed without an invalidation before them");
+	EXPECT_EQ(errors, hook_result(HOOKS "sva_errors"));
+	TH_LOG("3000 pages, %ld invalidations", inv);
+}
+
+/* Sync mode may not free at once what an IOMMU may cache. */
+TEST_F(sva, sync_mode_defers_while_bound)
+{
+	struct stats before;
+	long errors;
+
+	ASSERT_EQ(0, sva_bind(1));
+	ASSERT_EQ(0, write_str(SYSFS "mode", "sync"));
+	stats_read(&before);
+	errors = hook_result(HOOKS "sva_errors");
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 60));
+	ASSERT_EQ(0, hook(HOOKS "vmap_huge", 20));
+	ASSERT_TRUE(wait_pending_zero(10000));
+	EXPECT_EQ(0, delta(&before, FREED_SYNC));
+	EXPECT_EQ(80, delta(&before, QUEUED));
+	EXPECT_EQ(80, delta(&before, FREED));
+	EXPECT_EQ(delta(&before, BATCHES), delta(&before, INVALIDATIONS));
+	EXPECT_EQ(errors, hook_result(HOOKS "sva_errors"));
+
+	/* Unbound again: sync frees at once, nothing to invalidate. */
+	ASSERT_EQ(0, sva_bind(0));
+	stats_read(&before);
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 30));
+	EXPECT_EQ(30, delta(&before, FREED_SYNC));
+	EXPECT_EQ(0, delta(&before, QUEUED));
+	EXPECT_EQ(0, delta(&before, INVALIDATIONS));
+}
+
+/*
+ * The OOM notifier may not invalidate (it would take the lock an SVA bind
+ * holds while it allocates): while bound, it frees nothing and says so.
+ */
+TEST_F(sva, oom_leaves_bound_tables)
+{
+	struct stats before;
+	char want[128];
+	int kmsg, status = 0, i;
+	pid_t victim;
+
+	ASSERT_EQ(0, sva_bind(1));
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 64));
+	stats_read(&before);
+	ASSERT_GE(before.v[PENDING], 64);
+
+	victim = fork();
+	ASSERT_GE(victim, 0);
+	if (!victim) {
+		write_str("/proc/self/oom_score_adj", "1000");
+		for (;;)
+			pause();
+	}
+	usleep(100000);
+	kmsg = kmsg_open();
+	ASSERT_GE(kmsg, 0);
+	ASSERT_EQ(0, write_str("/proc/sysrq-trigger", "f"));
+	for (i = 0; i < 2000 && waitpid(victim, &status, WNOHANG) == 0; i++)
+		usleep(10000);
+	if (i == 2000) {
+		kill(victim, SIGKILL);
+		waitpid(victim, &status, 0);
+	}
+	EXPECT_LT(i, 2000) TH_LOG("the sysrq OOM did not kill the victim in 20 s");
+	EXPECT_EQ(0, delta(&before, OOM_FREED));
+	EXPECT_EQ(0, delta(&before, FREED));
+	EXPECT_EQ(before.v[PENDING], stat_read(PENDING));
+	snprintf(want, sizeof(want),
+		 "out of memory: %lu kernel page table pages (%lu kB) left to the work item",
+		 before.v[PENDING], before.v[PENDING] * (sysconf(_SC_PAGESIZE) / 1024));
+	EXPECT_TRUE(kmsg_find(kmsg, want)) TH_LOG("no '%s' in the kernel log", want);
+
+	/* The drain invalidates, then frees. */
+	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+	EXPECT_EQ(0, stat_read(PENDING));
+	EXPECT_EQ(1, delta(&before, INVALIDATIONS));
 }
 
 /* Run fn as an unprivileged user in a child; returns its exit status. */

@@ -16,7 +16,8 @@ stats=/sys/kernel/mm/pgtable_free/stats
 : >"$res"
 mkdir -p "$out/mm_selftests"
 
-mapfile -t tests < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$top/tests/guest/mm_selftests.list")
+mapfile -t tests < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' \
+	"$top/tests/guest/mm_selftests.list" "$top/tests/guest/mm_selftests-${PGTFREE_BASE:?}.list")
 
 # A writable copy: some tests create files in their working directory.
 work=$(mktemp -d)
