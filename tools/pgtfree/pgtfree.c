@@ -2034,7 +2034,7 @@ static int close_stdout(struct pgtfree *pf)
 }
 
 /* --help: 0, or 1 after a write error (a full disk) */
-static int usage(struct pgtfree *pf)
+static int print_help(struct pgtfree *pf)
 {
 	size_t i;
 
@@ -2314,7 +2314,7 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			free(args);
-			return usage(&pf);	/* 0 or 1 */
+			return print_help(&pf);	/* 0 or 1 */
 		case 'V':
 			printf("pgtfree %s\n", PGTFREE_VERSION);
 			free(args);
