@@ -5,8 +5,11 @@
 set -u
 top=${PGTFREE_TOP:?}
 . "$top/tests/lib.sh"
-abi=$top/Documentation/ABI/testing/sysfs-kernel-mm-pgtable_free
+# The ABI file of this base's series (each kernel patch documents its files)
+abi=${PGTFREE_BUILD:?}/linux/Documentation/ABI/testing/sysfs-kernel-mm-pgtable_free
 sys=/sys/kernel/mm/pgtable_free
+
+check "the series' ABI file is there ($abi)" test -f "$abi"
 
 check "the feature's sysfs directory exists" test -d $sys
 files=()
