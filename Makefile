@@ -39,7 +39,8 @@ ALL_OR_BASE := $(BASES)
 endif
 
 .PHONY: help deps kernel-tree export-patches patches-check kernel kernel-debug tool \
-	selftests build run shell vm-exec check check-full bench lint series bisect-check deb
+	selftests build run shell vm-exec check check-full bench lint series bisect-check deb \
+	pgtfree-deb
 
 help:
 	@echo 'make run             build what is missing, boot the kernel, show the feature'
@@ -55,6 +56,7 @@ help:
 	@echo 'make series          a review-ready series in build/series'
 	@echo 'make bisect-check    build every step of the series, feature on and off'
 	@echo 'make deb             a Debian kernel package for a real machine (hours)'
+	@echo 'make pgtfree-deb     a Debian package of pgtfree and its Prometheus timer (build/pgtfree-deb)'
 	@echo 'make kernel kernel-debug tool selftests   build one part'
 	@echo
 	@echo 'BASE=7.3|6.12 picks the kernel base (default $(word 1,$(BASES))); BASE=$(BASE) now'
@@ -124,3 +126,7 @@ bisect-check: kernel-tree
 
 deb: kernel-tree
 	@scripts/deb
+
+pgtfree-deb:
+	@DEPS_BASES= scripts/deps
+	@scripts/pgtfree-deb
