@@ -40,7 +40,7 @@ endif
 
 .PHONY: help deps kernel-tree export-patches patches-check kernel kernel-debug tool \
 	selftests build run shell vm-exec check check-full bench lint series bisect-check deb \
-	pgtfree-deb
+	pgtfree-deb mutation-check
 
 help:
 	@echo 'make run             build what is missing, boot the kernel, show the feature'
@@ -55,6 +55,7 @@ help:
 	@echo 'make lint            checkpatch, sparse and W=1 on our code'
 	@echo 'make series          a review-ready series in build/series'
 	@echo 'make bisect-check    build every step of the series, feature on and off'
+	@echo 'make mutation-check  the kselftests must fail on kernels with a broken invalidation'
 	@echo 'make deb             a Debian kernel package for a real machine (hours)'
 	@echo 'make pgtfree-deb     a Debian package of pgtfree and its Prometheus timer (build/pgtfree-deb)'
 	@echo 'make kernel kernel-debug tool selftests   build one part'
@@ -123,6 +124,10 @@ series: kernel-tree
 
 bisect-check: kernel-tree
 	@scripts/bisect-check
+
+# The kselftests against kernels with a broken invalidation (tests/mutations)
+mutation-check: build
+	@scripts/mutation-check
 
 deb: kernel-tree
 	@scripts/deb
