@@ -40,7 +40,7 @@ endif
 
 .PHONY: help deps kernel-tree export-patches patches-check kernel kernel-debug tool \
 	selftests build run shell vm-exec check check-full bench lint series bisect-check deb \
-	pgtfree-deb mutation-check
+	deb-check pgtfree-deb mutation-check
 
 help:
 	@echo 'make run             build what is missing, boot the kernel, show the feature'
@@ -57,6 +57,7 @@ help:
 	@echo 'make bisect-check    build every step of the series, feature on and off'
 	@echo 'make mutation-check  the kselftests must fail on kernels with a broken invalidation'
 	@echo 'make deb             a Debian kernel package for a real machine (hours)'
+	@echo 'make deb-check       kernel packages of the guest config, built and checked (every base)'
 	@echo 'make pgtfree-deb     a Debian package of pgtfree and its Prometheus timer (build/pgtfree-deb)'
 	@echo 'make kernel kernel-debug tool selftests   build one part'
 	@echo
@@ -131,6 +132,14 @@ mutation-check: build
 
 deb: kernel-tree
 	@scripts/deb
+
+# DEB_CONFIG=small packages of every base (or BASE=...), built and checked
+# by tests/kernel-deb/run.sh, from the trees as they are (a missing one is
+# made).
+deb-check:
+	@DEPS_BASES="$(ALL_OR_BASE)" scripts/deps
+	@for b in $(ALL_OR_BASE); do [ -d build/$$b/linux/.git ] || $(MAKE) -s kernel-tree BASE=$$b || exit; done
+	@KERNEL_DEB_BUILD=1 tests/kernel-deb/run.sh $(ALL_OR_BASE)
 
 pgtfree-deb:
 	@DEPS_BASES= scripts/deps
