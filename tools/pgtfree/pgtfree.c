@@ -14,6 +14,9 @@
  * from it, and "pgtfree -l" prints it for the bash completion and the
  * tests that compare it with the man page.
  *
+ * "top" reads the pgtable_free trace events instead, from a private
+ * ftrace instance in tracefs or from a recorded trace (see "top" below).
+ *
  * Tables, raw and JSON output go through libsmartcols; the only text this
  * file formats by hand is the Prometheus exposition format and the lines
  * of "watch", which are printed one at a time as they are read.
@@ -49,6 +52,7 @@
 /* a fake tree that pgtfree may write plain files in has this at its top */
 #define TEST_TREE_MARK	".pgtfree-test-tree"
 #define SYSFS_MAGIC	0x62656572	/* <linux/magic.h> */
+#define TRACEFS_MAGIC	0x74726163
 
 #define ATTR_MAX	4096	/* largest value accepted (sysfs: a page) */
 #define QUOTE_MAX	40	/* bytes of a bad value quoted */
@@ -63,7 +67,7 @@
 #define E_NOTREG	(-10001)	/* exists but is not a regular file */
 #define E_TOOLONG	(-10002)	/* more than ATTR_MAX bytes */
 #define E_SYMLINK	(-10003)	/* a symbolic link in the path */
-#define E_NOTSYSFS	(-10004)	/* a plain file outside a test tree */
+#define E_NOTSYSFS	(-10004)	/* not on sysfs (tracefs), no test tree */
 #define E_HARDLINK	(-10005)	/* a plain file with other hard links */
 #define E_CHANGED	(-10006)	/* replaced while it was opened */
 
@@ -254,6 +258,7 @@ enum {
 	CMD_WATCH,
 	CMD_MODE,
 	CMD_DRAIN,
+	CMD_TOP,
 };
 
 static const char *const command_name[] = {
@@ -261,12 +266,14 @@ static const char *const command_name[] = {
 	[CMD_WATCH] = "watch",
 	[CMD_MODE] = "mode",
 	[CMD_DRAIN] = "drain",
+	[CMD_TOP] = "top",
 };
 
 enum {
 	OPT_FORMAT = CHAR_MAX + 1,
 	OPT_SYSROOT,
 	OPT_OUTPUT_ALL,
+	OPT_INPUT,
 };
 
 /* option bits, to check which options a command accepts */
@@ -280,10 +287,13 @@ enum {
 #define O_COUNT		(1U << 7)
 #define O_TIMESTAMP	(1U << 8)
 #define O_OUTPUT_ALL	(1U << 9)
+#define O_DURATION	(1U << 10)
+#define O_INPUT		(1U << 11)
 
 static const char *const option_bitname[] = {
 	"--json", "--raw", "--noheadings", "--output", "--bytes", "--format",
-	"--interval", "--count", "--timestamp", "--output-all",
+	"--interval", "--count", "--timestamp", "--output-all", "--duration",
+	"--input",
 };
 
 static const unsigned int command_opts[] = {
@@ -293,6 +303,8 @@ static const unsigned int command_opts[] = {
 		      O_COUNT | O_TIMESTAMP,
 	[CMD_MODE] = O_JSON | O_RAW | O_FORMAT,
 	[CMD_DRAIN] = O_JSON | O_RAW | O_NOHEAD | O_FORMAT,
+	[CMD_TOP] = O_JSON | O_RAW | O_NOHEAD | O_FORMAT | O_DURATION |
+		    O_INPUT,
 };
 
 struct pgtfree {
@@ -479,7 +491,7 @@ fail(struct pgtfree *pf, int code, const char *fmt, ...)
 
 static const char short_usage[] =
 	"Usage: pgtfree [options] "
-	"[status | watch | mode [async|sync] | drain]\n";
+	"[status | watch | mode [async|sync] | drain | top]\n";
 
 /* Report a usage error and return EX_USAGE. */
 static int __attribute__((format(printf, 1, 2)))
@@ -639,15 +651,16 @@ out:
 }
 
 /*
- * Write @val to the file @rel of the feature's directory with one
- * write(2), so that the errno the kernel returns is the one reported.
- * Only regular files are written.  A file not on sysfs is a fake tree's:
- * it is written (and truncated first) only in a tree made for tests
- * (TEST_TREE_MARK at the top of --sysroot) and only when no other hard
- * link to it exists.  Returns 0, -errno or an E_ code.
+ * Write @val to the file @rel below @dirfd with one write(2), so that the
+ * errno the kernel returns is the one reported.  Only regular files are
+ * written.  A file not on the kernel's file system (@magic: sysfs, or
+ * tracefs for "top") is a fake tree's: it is written (and truncated
+ * first) only in a tree made for tests (TEST_TREE_MARK at the top of
+ * --sysroot) and only when no other hard link to it exists.  Returns 0,
+ * -errno or an E_ code.
  */
-static int write_attr(const struct pgtfree *pf, const char *rel,
-		      const char *val)
+static int write_file(const struct pgtfree *pf, int dirfd, const char *rel,
+		      const char *val, long magic)
 {
 	size_t len = strlen(val);
 	struct stat st, fst;
@@ -656,7 +669,7 @@ static int write_attr(const struct pgtfree *pf, const char *rel,
 	ssize_t n;
 	int fd, rc = 0;
 
-	fd = open_below(pf->dirfd, rel, O_PATH);
+	fd = open_below(dirfd, rel, O_PATH);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
@@ -671,13 +684,13 @@ static int write_attr(const struct pgtfree *pf, const char *rel,
 		return -EISDIR;
 	if (!S_ISREG(st.st_mode))
 		return E_NOTREG;
-	sysfs = sfs.f_type == SYSFS_MAGIC;
+	sysfs = (long)sfs.f_type == magic;
 	if (!sysfs && !pf->test_tree)
 		return E_NOTSYSFS;
 	if (!sysfs && st.st_nlink > 1)
 		return E_HARDLINK;
 
-	fd = open_below(pf->dirfd, rel, O_WRONLY | O_NONBLOCK | O_NOCTTY);
+	fd = open_below(dirfd, rel, O_WRONLY | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &fst) < 0) {
@@ -704,6 +717,13 @@ out:
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	return rc;
+}
+
+/* write_file() to the feature's directory in sysfs */
+static int write_attr(const struct pgtfree *pf, const char *rel,
+		      const char *val)
+{
+	return write_file(pf, pf->dirfd, rel, val, SYSFS_MAGIC);
 }
 
 /* Report a failed write of @val to @rel; sets the exit status. */
@@ -1063,6 +1083,17 @@ static void read_sample(struct pgtfree *pf, struct sample *s,
 	clock_gettime(CLOCK_REALTIME, &s->real);
 }
 
+/* pf->test_tree: --sysroot is a tree made for tests */
+static void probe_test_tree(struct pgtfree *pf)
+{
+	struct stat st;
+
+	pf->test_tree = *pf->root &&
+			fstatat(pf->rootfd, TEST_TREE_MARK, &st,
+				AT_SYMLINK_NOFOLLOW) == 0 &&
+			S_ISREG(st.st_mode);
+}
+
 /*
  * 0 when <root>/sys/kernel/mm/pgtable_free is a directory (then open in
  * pf->dirfd); else reported: 66 for a root that is not one (a mistyped
@@ -1080,13 +1111,7 @@ static int check_feature(struct pgtfree *pf)
 		     strerror(errno));
 		return pf->status;
 	}
-	if (*pf->root) {
-		struct stat st;
-
-		pf->test_tree = fstatat(pf->rootfd, TEST_TREE_MARK, &st,
-					AT_SYMLINK_NOFOLLOW) == 0 &&
-				S_ISREG(st.st_mode);
-	}
+	probe_test_tree(pf);
 	fd = open_below(pf->rootfd, rel, O_PATH | O_DIRECTORY);
 	if (fd == -ENOENT || fd == -ENOTDIR) {
 		if (*pf->root)
@@ -1177,16 +1202,17 @@ static bool sync_pct(const struct sample *s, double *out)
 }
 
 /*
- * A derived figure as text: one decimal for people, for JSON the
- * shortest form that reads back as the same double (full precision).
+ * A derived figure as text: @decimals for people, for JSON the shortest
+ * form that reads back as the same double (full precision).
  */
-static char *double_cell(const struct pgtfree *pf, double v)
+static char *double_cell_prec(const struct pgtfree *pf, double v,
+			      int decimals)
 {
 	char *s;
 	int prec;
 
 	if (pf->format != FMT_JSON)
-		return xasprintf("%.1f", v);
+		return xasprintf("%.*f", decimals, v);
 	for (prec = 15; prec < 17; prec++) {
 		s = xasprintf("%.*g", prec, v);
 		if (strtod(s, NULL) == v)
@@ -1194,6 +1220,12 @@ static char *double_cell(const struct pgtfree *pf, double v)
 		free(s);
 	}
 	return xasprintf("%.17g", v);
+}
+
+/* one decimal for people */
+static char *double_cell(const struct pgtfree *pf, double v)
+{
+	return double_cell_prec(pf, v, 1);
 }
 
 /* "4K", "1.5M": base 2, one decimal when it matters (as util-linux) */
@@ -1995,6 +2027,1515 @@ static int cmd_watch(struct pgtfree *pf, double interval, uint64_t count)
 }
 
 /*
+ * top: who frees kernel page tables and how the batches look, from the
+ * trace events of group pgtable_free.  Their text output, one line each
+ * in trace_pipe, trace or "trace-cmd report":
+ *
+ *   <task>-<pid> [<cpu>] <flags> <secs>.<usecs>: <event>: <fields>
+ *
+ *   pgtable_free_queue: caller=%pS nr_pages=%u pending=%lu
+ *   pgtable_free_sync: caller=%pS nr_pages=%u
+ *   pgtable_free_batch: nr_pages=%lu reason=%s mms=%u invalidate_ns=%llu
+ *
+ * %pS is "symbol+0xoff/0xsize", with " [module]" for a module, or a bare
+ * "0x..." address when the kernel knows no symbol.  "CPU:<n> [LOST <m>
+ * EVENTS]" ("[LOST EVENTS]" when the number is unknown) says the ring
+ * buffer overflowed; lines starting with '#' are headers.
+ *
+ * Live, top reads trace_pipe of an ftrace instance of its own
+ * (instances/pgtfree-<pid>) with only events/pgtable_free enabled, so the
+ * top-level tracing files are never touched; the instance is disabled and
+ * removed on every way out but SIGKILL.
+ */
+#define TRACE_GROUP	"pgtable_free"
+#define TRACE_PREFIX	"pgtable_free_"
+#define TOP_LINE_MAX	4096	/* a longer line is malformed */
+#define TOP_POLL_MS	250	/* longest wait before reading trace_pipe */
+#define TOP_EOF_MS	100	/* wait after an end of file on trace_pipe */
+#define TOP_DRAIN_SEC	2	/* reading what is left after disabling */
+#define TOP_HASH	1024	/* buckets of the caller and reason tables */
+#define TOP_FIELDS	16	/* key=value fields of an event */
+
+enum {
+	TT_SUMMARY,
+	TT_CALLERS,
+	TT_BATCHES,
+	NR_TOP_TABLES
+};
+
+static const char *const top_table_name[NR_TOP_TABLES] = {
+	[TT_SUMMARY] = "summary",
+	[TT_CALLERS] = "callers",
+	[TT_BATCHES] = "batches",
+};
+
+/*
+ * The columns of top, in the order shown, table by table: the one list
+ * of them ("pgtfree top -l" prints it for the tests that compare it with
+ * the man page).  The JSON key is the name in lower case.
+ */
+enum {
+	TC_SECONDS,
+	TC_EVENTS,
+	TC_LOST,
+	TC_MALFORMED,
+	TC_PENDING_MAX,
+	TC_CALLER,
+	TC_MODULE,
+	TC_FREES,
+	TC_QUEUED,
+	TC_FREED_SYNC,
+	TC_REASON,
+	TC_BATCHES,
+	TC_PAGES,
+	TC_AVG,
+	TC_MIN,
+	TC_MAX,
+	TC_INVALIDATIONS,
+	TC_INV_AVG_US,
+	TC_INV_MAX_US,
+	TC_MMS,
+	NR_TOP_COLS
+};
+
+struct top_column {
+	int		table;
+	const char	*name;
+	const char	*help;
+	bool		string;		/* else a number */
+};
+
+static const struct top_column top_columns[NR_TOP_COLS] = {
+	[TC_SECONDS] = { TT_SUMMARY, "SECONDS",
+		"time covered: how long top traced, or from the first event "
+		"of --input to the last", false },
+	[TC_EVENTS] = { TT_SUMMARY, "EVENTS",
+		"pgtable_free events read", false },
+	[TC_LOST] = { TT_SUMMARY, "LOST",
+		"events the kernel reported lost (a full trace buffer)",
+		false },
+	[TC_MALFORMED] = { TT_SUMMARY, "MALFORMED",
+		"lines skipped because they could not be parsed", false },
+	[TC_PENDING_MAX] = { TT_SUMMARY, "PENDING_MAX",
+		"highest pending seen in a queue event", false },
+	[TC_CALLER] = { TT_CALLERS, "CALLER",
+		"function that freed the page tables, or its address", true },
+	[TC_MODULE] = { TT_CALLERS, "MODULE",
+		"module of the caller", true },
+	[TC_FREES] = { TT_CALLERS, "FREES",
+		"page tables freed: queue and sync events", false },
+	[TC_QUEUED] = { TT_CALLERS, "QUEUED",
+		"pages put on the deferred list", false },
+	[TC_FREED_SYNC] = { TT_CALLERS, "FREED_SYNC",
+		"pages freed at once because the mode was sync", false },
+	[TC_REASON] = { TT_BATCHES, "REASON",
+		"what freed the batches: work, drain or oom", true },
+	[TC_BATCHES] = { TT_BATCHES, "BATCHES",
+		"batches freed (one flush each)", false },
+	[TC_PAGES] = { TT_BATCHES, "PAGES",
+		"pages those batches freed", false },
+	[TC_AVG] = { TT_BATCHES, "AVG",
+		"average pages per batch", false },
+	[TC_MIN] = { TT_BATCHES, "MIN",
+		"fewest pages in a batch", false },
+	[TC_MAX] = { TT_BATCHES, "MAX",
+		"most pages in a batch", false },
+	[TC_INVALIDATIONS] = { TT_BATCHES, "INVALIDATIONS",
+		"batches that issued an IOMMU invalidation for SVA mms",
+		false },
+	[TC_INV_AVG_US] = { TT_BATCHES, "INV_AVG_US",
+		"average time of those invalidations, microseconds", false },
+	[TC_INV_MAX_US] = { TT_BATCHES, "INV_MAX_US",
+		"longest invalidation, microseconds", false },
+	[TC_MMS] = { TT_BATCHES, "MMS",
+		"SVA-bound mms those invalidations covered, summed", false },
+};
+
+/* a sum that is unknown once it no longer fits in 64 bits */
+struct acc {
+	uint64_t	v;
+	bool		ovf;
+};
+
+static void acc_add(struct acc *a, uint64_t x)
+{
+	if (a->v > UINT64_MAX - x)
+		a->ovf = true;
+	else
+		a->v += x;
+}
+
+/* a caller (name, module) or a reason (name) and what it did */
+struct top_entry {
+	struct top_entry *next;		/* in its hash bucket */
+	char		*name;
+	char		*module;	/* NULL: built in, or no symbol */
+	/* callers */
+	uint64_t	frees;
+	struct acc	queued;
+	struct acc	freed_sync;
+	/* reasons */
+	uint64_t	batches;
+	struct acc	pages;
+	uint64_t	min;
+	uint64_t	max;
+	uint64_t	invalidations;
+	struct acc	inv_ns;
+	uint64_t	inv_max_ns;
+	struct acc	mms;
+};
+
+struct top_map {
+	struct top_entry *bucket[TOP_HASH];
+	size_t		n;
+};
+
+struct top {
+	char		*src;		/* where the lines come from */
+	char		line[TOP_LINE_MAX + 1];
+	size_t		len;
+	bool		skipping;	/* the rest of a line too long */
+	uint64_t	lineno;
+
+	uint64_t	events;
+	uint64_t	lost;
+	bool		lost_unknown;	/* a loss of unknown size */
+	uint64_t	malformed;
+	uint64_t	bad_lineno;	/* the first malformed line */
+	char		*bad_text;	/* and its text, quoted */
+	bool		have_pending;
+	uint64_t	pending_max;
+	bool		have_ts;	/* timestamps, in nanoseconds */
+	uint64_t	ts_min;
+	uint64_t	ts_max;
+	bool		have_seconds;	/* live: how long it traced */
+	double		seconds;
+
+	struct top_map	callers;
+	struct top_map	reasons;
+};
+
+/* one key=value of an event; the value is [val, vend) */
+struct field {
+	const char	*key;
+	size_t		klen;
+	const char	*val;
+	const char	*vend;
+};
+
+static void top_init(struct top *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+static void top_map_free(struct top_map *m)
+{
+	struct top_entry *e, *next;
+	size_t i;
+
+	for (i = 0; i < TOP_HASH; i++) {
+		for (e = m->bucket[i]; e; e = next) {
+			next = e->next;
+			free(e->name);
+			free(e->module);
+			free(e);
+		}
+	}
+}
+
+static void top_free(struct top *t)
+{
+	top_map_free(&t->callers);
+	top_map_free(&t->reasons);
+	free(t->bad_text);
+	free(t->src);
+}
+
+/* The entry for (@name, @module), created empty the first time. */
+static struct top_entry *top_get(struct top_map *m, const char *name,
+				 size_t nlen, const char *module, size_t mlen)
+{
+	uint32_t h = 2166136261u;
+	struct top_entry *e;
+	size_t i;
+
+	for (i = 0; i < nlen; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for (i = 0; module && i < mlen; i++)
+		h = (h ^ (unsigned char)module[i]) * 16777619u;
+	h %= TOP_HASH;
+
+	for (e = m->bucket[h]; e; e = e->next) {
+		if (strlen(e->name) != nlen || memcmp(e->name, name, nlen))
+			continue;
+		if (!module && !e->module)
+			return e;
+		if (module && e->module && strlen(e->module) == mlen &&
+		    !memcmp(e->module, module, mlen))
+			return e;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		oom();
+	e->name = xasprintf("%.*s", (int)nlen, name);
+	e->module = module ? xasprintf("%.*s", (int)mlen, module) : NULL;
+	e->min = UINT64_MAX;
+	e->next = m->bucket[h];
+	m->bucket[h] = e;
+	m->n++;
+	return e;
+}
+
+/* the entries of @m in an array (freed by the caller), sorted by @cmp */
+static struct top_entry **top_sorted(const struct top_map *m,
+				     int (*cmp)(const void *, const void *))
+{
+	struct top_entry **v, *e;
+	size_t i, n = 0;
+
+	v = calloc(m->n + 1, sizeof(*v));
+	if (!v)
+		oom();
+	for (i = 0; i < TOP_HASH; i++)
+		for (e = m->bucket[i]; e; e = e->next)
+			v[n++] = e;
+	qsort(v, n, sizeof(*v), cmp);
+	return v;
+}
+
+static int strcmp_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		return !!a - !!b;	/* NULL (built in) first */
+	return strcmp(a, b);
+}
+
+/* callers: most frees first, then most pages, then by name */
+static int cmp_callers(const void *pa, const void *pb)
+{
+	const struct top_entry *a = *(struct top_entry *const *)pa;
+	const struct top_entry *b = *(struct top_entry *const *)pb;
+	uint64_t pga = a->queued.v + a->freed_sync.v;
+	uint64_t pgb = b->queued.v + b->freed_sync.v;
+
+	if (a->frees != b->frees)
+		return a->frees > b->frees ? -1 : 1;
+	if (pga != pgb)
+		return pga > pgb ? -1 : 1;
+	if (strcmp(a->name, b->name))
+		return strcmp(a->name, b->name);
+	return strcmp_null(a->module, b->module);
+}
+
+/* the reasons the kernel gives, in this order; others after, by name */
+static const char *const known_reasons[] = { "work", "drain", "oom" };
+
+static size_t reason_rank(const char *r)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(known_reasons); i++)
+		if (!strcmp(r, known_reasons[i]))
+			break;
+	return i;
+}
+
+static int cmp_reasons(const void *pa, const void *pb)
+{
+	const struct top_entry *a = *(struct top_entry *const *)pa;
+	const struct top_entry *b = *(struct top_entry *const *)pb;
+	size_t ra = reason_rank(a->name), rb = reason_rank(b->name);
+
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/*
+ * Parsing
+ */
+
+/* decimal digits [s, e), at most @max */
+static bool dec_u64(const char *s, const char *e, uint64_t max, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (s == e)
+		return false;
+	for (; s < e; s++) {
+		unsigned int d;
+
+		if (*s < '0' || *s > '9')
+			return false;
+		d = *s - '0';
+		if (x > (max - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return true;
+}
+
+/* "0x" and hex digits at *pp (before @e); *pp moves past them */
+static bool hex0x(const char **pp, const char *e)
+{
+	const char *p = *pp;
+
+	if (e - p < 3 || p[0] != '0' || p[1] != 'x')
+		return false;
+	for (p += 2; p < e && isxdigit((unsigned char)*p); p++)
+		;
+	if (p == *pp + 2)
+		return false;
+	*pp = p;
+	return true;
+}
+
+/* [a-z0-9_]: keys, event names, reasons */
+static bool word_char(char c)
+{
+	return islower((unsigned char)c) || isdigit((unsigned char)c) ||
+	       c == '_';
+}
+
+static bool sym_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$';
+}
+
+/*
+ * A %pS value [s, e): "symbol+0xoff/0xsize", then " [module]" for a
+ * module's; or "0x..." when the kernel knows no symbol; a bare "symbol"
+ * (as %ps prints) is taken too.  The caller is the symbol or the
+ * address, exactly as printed, the offset and size dropped.
+ */
+static bool parse_caller(const char *s, const char *e, const char **sym,
+			 size_t *slen, const char **mod, size_t *mlen)
+{
+	const char *p, *se = e;
+
+	*mod = NULL;
+	*mlen = 0;
+	if (e - s > 4 && e[-1] == ']') {
+		for (p = e - 1; p > s && p[-1] != '['; p--)
+			if (!isalnum((unsigned char)p[-1]) && p[-1] != '_' &&
+			    p[-1] != '-')
+				return false;
+		if (p - s < 3 || p[-2] != ' ' || p == e - 1)
+			return false;
+		*mod = p;
+		*mlen = (size_t)(e - 1 - p);
+		se = p - 2;
+	}
+	p = s;
+	if (se - s > 2 && s[0] == '0' && s[1] == 'x') {
+		/* no symbol: the address, at most 64 bits of it */
+		if (!hex0x(&p, se) || p != se || se - s > 18)
+			return false;
+		*sym = s;
+		*slen = (size_t)(se - s);
+		return true;
+	}
+	while (p < se && sym_char(*p))
+		p++;
+	if (p == s)
+		return false;
+	*sym = s;
+	*slen = (size_t)(p - s);
+	if (p == se)
+		return true;
+	if (*p++ != '+' || !hex0x(&p, se) || p == se || *p++ != '/' ||
+	    !hex0x(&p, se) || p != se)
+		return false;
+	return true;
+}
+
+/*
+ * The fields after the event name: "key=value" separated by blanks; a
+ * word that is not key=value continues the value before it, as
+ * " [module]" does after a caller.  Returns how many, or -1.
+ */
+static int split_fields(const char *p, struct field *f, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		const char *tok, *q;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			return n;
+		tok = p;
+		while (*p && *p != ' ' && *p != '\t')
+			p++;
+		for (q = tok; q < p && word_char(*q); q++)
+			;
+		if (q > tok && q < p && *q == '=' &&
+		    !isdigit((unsigned char)*tok)) {
+			if (n == max)
+				return -1;
+			f[n].key = tok;
+			f[n].klen = (size_t)(q - tok);
+			f[n].val = q + 1;
+			f[n].vend = p;
+			n++;
+		} else {
+			if (n == 0)
+				return -1;
+			f[n - 1].vend = p;
+		}
+	}
+}
+
+/* the value of @key, NULL if absent or empty */
+static const struct field *get_field(const struct field *f, int n,
+				     const char *key)
+{
+	size_t len = strlen(key);
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (f[i].klen == len && !memcmp(f[i].key, key, len))
+			return f[i].val < f[i].vend ? &f[i] : NULL;
+	return NULL;
+}
+
+static bool field_u64(const struct field *f, int n, const char *key,
+		      uint64_t max, uint64_t *v)
+{
+	const struct field *x = get_field(f, n, key);
+
+	return x && dec_u64(x->val, x->vend, max, v);
+}
+
+/*
+ * "<secs>[.<fraction>]" [s, e) in nanoseconds (digits after the ninth of
+ * the fraction dropped), UINT64_MAX when out of range: integers, so that
+ * the time between two events is exact.
+ */
+static uint64_t parse_ts(const char *s, const char *e)
+{
+	const char *dot = memchr(s, '.', (size_t)(e - s));
+	uint64_t sec, frac = 0;
+	int i;
+
+	if (!dec_u64(s, dot ? dot : e, UINT64_MAX / 1000000000u, &sec))
+		return UINT64_MAX;
+	for (i = 0, s = dot ? dot + 1 : e; i < 9; i++)
+		frac = frac * 10 + (s < e ? (uint64_t)(*s++ - '0') : 0);
+	return sec * 1000000000u + frac;
+}
+
+/*
+ * The first "<timestamp>: pgtable_free_<name>: " in @s: the fields
+ * follow.  *@trace is set when @s is a trace line at all (of another
+ * event if this returns NULL).  A task name (15 characters at most) can
+ * hold a colon but not a whole "<timestamp>: pgtable_free_<name>: ".
+ */
+static const char *find_event(const char *s, uint64_t *ts,
+			      const char **name, size_t *nlen, bool *trace)
+{
+	const size_t plen = strlen(TRACE_PREFIX);
+	const char *c, *b, *n, *ne;
+
+	*trace = false;
+	for (c = strstr(s, ": "); c; c = strstr(c + 1, ": ")) {
+		int dots = 0;
+
+		for (b = c; b > s && (isdigit((unsigned char)b[-1]) ||
+				      b[-1] == '.'); b--)
+			dots += b[-1] == '.';
+		if (b == c || !isdigit((unsigned char)*b) || c[-1] == '.' ||
+		    dots > 1 || (b > s && b[-1] != ' ' && b[-1] != '\t'))
+			continue;
+		for (n = ne = c + 2; word_char(*ne); ne++)
+			;
+		if (ne == n || *ne != ':' || (ne[1] && ne[1] != ' ' &&
+					      ne[1] != '\t'))
+			continue;
+		*trace = true;
+		if ((size_t)(ne - n) <= plen || strncmp(n, TRACE_PREFIX, plen))
+			continue;
+		*ts = parse_ts(b, c);
+		*name = n + plen;
+		*nlen = (size_t)(ne - n) - plen;
+		return ne + 1;
+	}
+	return NULL;
+}
+
+/*
+ * "CPU:<n> [LOST <m> EVENTS]", "CPU:<n> [LOST EVENTS]" (trace_pipe,
+ * trace), "CPU:<n> [<m> EVENTS DROPPED]" or "CPU:<n> [EVENTS DROPPED]"
+ * (trace-cmd report): 1 with *@m, 2 for a loss of unknown size, 0 for
+ * another line.
+ */
+static int parse_lost(const char *s, uint64_t *m)
+{
+	const char *p, *q;
+	uint64_t cpu;
+
+	if (strncmp(s, "CPU:", 4))
+		return 0;
+	for (p = q = s + 4; isdigit((unsigned char)*q); q++)
+		;
+	if (!dec_u64(p, q, UINT64_MAX, &cpu) || strncmp(q, " [", 2))
+		return 0;
+	p = q + 2;
+	if (!strcmp(p, "LOST EVENTS]") || !strcmp(p, "EVENTS DROPPED]"))
+		return 2;
+	if (!strncmp(p, "LOST ", 5)) {
+		for (p += 5, q = p; isdigit((unsigned char)*q); q++)
+			;
+		return dec_u64(p, q, UINT64_MAX, m) &&
+		       !strcmp(q, " EVENTS]");
+	}
+	for (q = p; isdigit((unsigned char)*q); q++)
+		;
+	return dec_u64(p, q, UINT64_MAX, m) && !strcmp(q, " EVENTS DROPPED]");
+}
+
+/* "version = <n>", "cpus=<n>" and "CPU <n> is empty" of trace-cmd */
+static bool tracecmd_header(const char *s)
+{
+	const char *p, *q;
+	uint64_t v;
+
+	if (!strncmp(s, "cpus=", 5) || !strncmp(s, "version = ", 10)) {
+		p = s + (s[0] == 'c' ? 5 : 10);
+		return dec_u64(p, p + strlen(p), UINT64_MAX, &v);
+	}
+	if (strncmp(s, "CPU ", 4))
+		return false;
+	for (p = q = s + 4; isdigit((unsigned char)*q); q++)
+		;
+	return dec_u64(p, q, UINT64_MAX, &v) && !strcmp(q, " is empty");
+}
+
+static void top_malformed(struct top *t, const char *line, size_t len)
+{
+	/* quoted from its first word: trace lines start with blanks */
+	while (line && len && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	if (!t->malformed++) {
+		t->bad_lineno = t->lineno;
+		t->bad_text = line ? quote_value(line, len) :
+			xstrdup("(longer than 4096 bytes)");
+	}
+}
+
+enum { EV_OTHER, EV_QUEUE, EV_SYNC, EV_BATCH };
+
+/* pgtable_free_<@ev>: the events top knows */
+static int event_kind(const char *ev, size_t len)
+{
+	if (len == 5 && !memcmp(ev, "queue", 5))
+		return EV_QUEUE;
+	if (len == 4 && !memcmp(ev, "sync", 4))
+		return EV_SYNC;
+	if (len == 5 && !memcmp(ev, "batch", 5))
+		return EV_BATCH;
+	return EV_OTHER;
+}
+
+/* one event: false when its fields are not what the kernel prints */
+static bool top_event(struct top *t, int kind, const char *fields)
+{
+	struct field f[TOP_FIELDS];
+	const struct field *c, *r;
+	const char *sym, *mod;
+	size_t slen, mlen;
+	uint64_t pages, pending, mms, ns;
+	struct top_entry *e;
+	const char *p;
+	int n = split_fields(fields, f, TOP_FIELDS);
+
+	if (n < 0)
+		return false;
+	if (kind == EV_QUEUE || kind == EV_SYNC) {
+		bool queue = kind == EV_QUEUE;
+
+		c = get_field(f, n, "caller");
+		if (!c || !parse_caller(c->val, c->vend, &sym, &slen, &mod,
+					&mlen) ||
+		    !field_u64(f, n, "nr_pages", UINT32_MAX, &pages))
+			return false;
+		if (queue && !field_u64(f, n, "pending", UINT64_MAX, &pending))
+			return false;
+		e = top_get(&t->callers, sym, slen, mod, mlen);
+		e->frees++;
+		acc_add(queue ? &e->queued : &e->freed_sync, pages);
+		if (queue && (!t->have_pending || pending > t->pending_max)) {
+			t->pending_max = pending;
+			t->have_pending = true;
+		}
+		return true;
+	}
+	r = get_field(f, n, "reason");
+	if (!r || !field_u64(f, n, "nr_pages", UINT64_MAX, &pages) ||
+	    !field_u64(f, n, "mms", UINT32_MAX, &mms) ||
+	    !field_u64(f, n, "invalidate_ns", UINT64_MAX, &ns))
+		return false;
+	for (p = r->val; p < r->vend && word_char(*p); p++)
+		;
+	if (p != r->vend)
+		return false;
+	e = top_get(&t->reasons, r->val, (size_t)(r->vend - r->val), NULL, 0);
+	e->batches++;
+	acc_add(&e->pages, pages);
+	if (pages < e->min)
+		e->min = pages;
+	if (pages > e->max)
+		e->max = pages;
+	if (mms > 0) {
+		e->invalidations++;
+		acc_add(&e->mms, mms);
+		acc_add(&e->inv_ns, ns);
+		if (ns > e->inv_max_ns)
+			e->inv_max_ns = ns;
+	}
+	return true;
+}
+
+/* Take one line (without its newline, NUL-terminated) into @t. */
+static void top_line(struct top *t, char *line, size_t len)
+{
+	const char *p = line, *fields, *ev;
+	size_t evlen, n = len;
+	uint64_t m, ts;
+	int lost, kind;
+	bool trace;
+
+	if (memchr(line, '\0', len)) {
+		top_malformed(t, line, len);
+		return;
+	}
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' ||
+			 line[n - 1] == '\r'))
+		line[--n] = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p || *p == '#' || tracecmd_header(p))
+		return;
+	lost = parse_lost(p, &m);
+	if (lost == 2) {
+		t->lost_unknown = true;
+		return;
+	}
+	if (lost == 1) {
+		if (t->lost > UINT64_MAX - m)
+			t->lost_unknown = true;
+		else
+			t->lost += m;
+		return;
+	}
+	fields = find_event(p, &ts, &ev, &evlen, &trace);
+	if (!fields) {
+		if (!trace)
+			top_malformed(t, line, len);
+		return;		/* another event's line */
+	}
+	kind = event_kind(ev, evlen);
+	if (kind == EV_OTHER)
+		return;		/* a newer kernel's event: not ours to count */
+	if (!top_event(t, kind, fields)) {
+		top_malformed(t, line, len);
+		return;
+	}
+	t->events++;
+	if (ts == UINT64_MAX)
+		return;		/* more than 584 years: not a time */
+	if (!t->have_ts || ts < t->ts_min)
+		t->ts_min = ts;
+	if (!t->have_ts || ts > t->ts_max)
+		t->ts_max = ts;
+	t->have_ts = true;
+}
+
+/* Take @n bytes of input: whole lines go to top_line(). */
+static void top_feed(struct top *t, const char *p, size_t n)
+{
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t k = nl ? (size_t)(nl - p) : n;
+
+		if (!t->skipping) {
+			if (t->len + k > TOP_LINE_MAX) {
+				t->skipping = true;
+			} else {
+				memcpy(t->line + t->len, p, k);
+				t->len += k;
+			}
+		}
+		if (!nl)
+			return;
+		t->lineno++;
+		if (t->skipping) {
+			top_malformed(t, NULL, 0);
+		} else {
+			t->line[t->len] = '\0';
+			top_line(t, t->line, t->len);
+		}
+		t->len = 0;
+		t->skipping = false;
+		p = nl + 1;
+		n -= k + 1;
+	}
+}
+
+/* the last line of the input, if it has no newline */
+static void top_flush(struct top *t)
+{
+	if (t->len || t->skipping)
+		top_feed(t, "\n", 1);
+}
+
+/*
+ * Reading
+ */
+
+static void ts_sub(struct timespec *d, const struct timespec *a,
+		   const struct timespec *b)
+{
+	d->tv_sec = a->tv_sec - b->tv_sec;
+	d->tv_nsec = a->tv_nsec - b->tv_nsec;
+	if (d->tv_nsec < 0) {
+		d->tv_nsec += 1000000000L;
+		d->tv_sec--;
+	}
+}
+
+/* the signals that end top: SIGINT, SIGTERM, SIGHUP */
+static const int top_sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+/*
+ * One of them arrived, or is pending: ppoll() that finds a descriptor
+ * ready returns with the signal mask restored and the signal still
+ * pending, so a trace_pipe that is never empty would keep it from being
+ * delivered.  (A signal ignored on entry is never pending.)
+ */
+static bool top_stopped(void)
+{
+	sigset_t set;
+	size_t i;
+
+	if (got_signal)
+		return true;
+	if (sigpending(&set) != 0)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(top_sigs); i++)
+		if (sigismember(&set, top_sigs[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Read @fd into @t until its end (an input file; trace_pipe has none),
+ * @deadline (CLOCK_MONOTONIC, or NULL) or a signal, which is delivered
+ * only inside ppoll() (or seen pending, see top_stopped()).  trace_pipe
+ * (@live) is non-blocking and read after every poll, which waits
+ * TOP_POLL_MS at most; an end of file there (a file standing in for it)
+ * is retried after TOP_EOF_MS.  An input file is read when poll says it
+ * can be.  Returns 0, or -1 after a read error (reported).
+ */
+static int top_pump(struct pgtfree *pf, struct top *t, int fd, bool live,
+		    const struct timespec *deadline, const sigset_t *mask)
+{
+	static char chunk[65536];
+	bool eof = false;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct timespec now, wait, *wp = NULL;
+		ssize_t r;
+		int n;
+
+		if (top_stopped())
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (deadline) {
+			if (ts_cmp(&now, deadline) >= 0)
+				return 0;
+			ts_sub(&wait, deadline, &now);
+			wp = &wait;
+		}
+		if (live) {
+			long ms = eof ? TOP_EOF_MS : TOP_POLL_MS;
+
+			if (!wp || wait.tv_sec > 0 ||
+			    wait.tv_nsec > ms * 1000000L) {
+				wait.tv_sec = 0;
+				wait.tv_nsec = ms * 1000000L;
+				wp = &wait;
+			}
+		}
+		if (eof) {
+			ppoll(NULL, 0, wp, mask);
+			eof = false;
+			continue;
+		}
+		n = ppoll(&pfd, 1, wp, mask);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fail(pf, EXIT_FAILURE, "%s: cannot poll: %s", t->src,
+			     strerror(errno));
+			return -1;
+		}
+		if (n == 0 && !live)
+			continue;
+		r = read(fd, chunk, sizeof(chunk));
+		if (r > 0) {
+			top_feed(t, chunk, (size_t)r);
+			continue;
+		}
+		if (r == 0) {
+			if (!live)
+				return 0;
+			eof = true;
+			continue;
+		}
+		if (errno == EAGAIN || errno == EINTR)
+			continue;
+		fail(pf, EXIT_FAILURE, "%s: cannot read: %s", t->src,
+		     strerror(errno));
+		return -1;
+	}
+}
+
+/* What is left in trace_pipe after the events were disabled. */
+static void top_drain(struct top *t, int fd)
+{
+	static char chunk[65536];
+	struct timespec now, end;
+	ssize_t r;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += TOP_DRAIN_SEC;
+	do {
+		r = read(fd, chunk, sizeof(chunk));
+		if (r > 0)
+			top_feed(t, chunk, (size_t)r);
+		else if (r < 0 && errno != EINTR)
+			break;
+		else if (r == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (ts_cmp(&now, &end) < 0);
+}
+
+/* top_sigs[] end top; blocked but inside ppoll() */
+static void top_signals(sigset_t *wait_mask)
+{
+	sigset_t block;
+	size_t i;
+
+	sigemptyset(&block);
+	for (i = 0; i < ARRAY_SIZE(top_sigs); i++)
+		sigaddset(&block, top_sigs[i]);
+	sigprocmask(SIG_BLOCK, &block, wait_mask);
+	for (i = 0; i < ARRAY_SIZE(top_sigs); i++)
+		if (catch_signal(top_sigs[i]))
+			sigdelset(wait_mask, top_sigs[i]);
+}
+
+/*
+ * Live: tracefs and the instance
+ */
+
+/* where tracefs is looked for, below the root, in this order */
+static const char *const tracefs_dirs[] = {
+	"sys/kernel/tracing",
+	"sys/kernel/debug/tracing",
+};
+
+struct top_trace {
+	int	tfd;		/* tracefs, O_PATH */
+	int	ifd;		/* its instances/, O_PATH */
+	int	instfd;		/* our instance, O_PATH */
+	int	pipefd;		/* its trace_pipe */
+	char	*path;		/* tracefs, as shown */
+	char	*inst;		/* our instance, as shown */
+	char	name[32];	/* pgtfree-<pid> */
+	bool	created;
+	bool	enabled;
+};
+
+/* an error opening @path in tracefs (or the way to it) */
+static void trace_error(struct pgtfree *pf, const char *path, int rc)
+{
+	switch (rc) {
+	case -EACCES:
+	case -EPERM:
+		if (geteuid() == 0)
+			fail(pf, EX_NOPERM,
+			     "%s: permission denied although running as root: "
+			     "kernel lockdown or a security module (LSM) "
+			     "refused access", path);
+		else
+			fail(pf, EX_NOPERM,
+			     "%s: permission denied: tracing needs root "
+			     "(try sudo)", path);
+		break;
+	case E_SYMLINK:
+		fail(pf, EX_NOPERM,
+		     "%s: a symbolic link in the path, not followed", path);
+		break;
+	case E_NOTSYSFS:
+		if (*pf->root)
+			fail(pf, EX_NOPERM,
+			     "%s: refusing to write: not on tracefs; to write "
+			     "to a tree made for tests, create %s/%s", path,
+			     pf->root, TEST_TREE_MARK);
+		else
+			fail(pf, EX_NOPERM,
+			     "%s: refusing to write: not on tracefs", path);
+		break;
+	case E_HARDLINK:
+		fail(pf, EX_NOPERM,
+		     "%s: refusing to write: the file has other hard links",
+		     path);
+		break;
+	case E_NOTREG:
+		fail(pf, EXIT_FAILURE, "%s: not a regular file", path);
+		break;
+	case E_CHANGED:
+		fail(pf, EXIT_FAILURE, "%s: replaced while being opened",
+		     path);
+		break;
+	default:
+		fail(pf, EXIT_FAILURE, "%s: %s", path, strerror(-rc));
+		break;
+	}
+}
+
+/*
+ * <root> and its sys/kernel: 66 for a --sysroot that is not the root of
+ * a system with sysfs, as for the other commands.
+ */
+static int top_open_root(struct pgtfree *pf)
+{
+	const char *root = *pf->root ? pf->root : "/";
+	int fd;
+
+	pf->rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pf->rootfd < 0) {
+		fail(pf, EX_NOINPUT, "--sysroot %s: %s", root,
+		     strerror(errno));
+		return pf->status;
+	}
+	probe_test_tree(pf);
+	fd = open_below(pf->rootfd, "sys/kernel", O_PATH | O_DIRECTORY);
+	if (fd == -ENOENT || fd == -ENOTDIR) {
+		if (*pf->root)
+			fail(pf, EX_NOINPUT,
+			     "%s/sys/kernel not found: --sysroot %s is not "
+			     "the root of a system with sysfs", pf->root,
+			     pf->root);
+		else
+			fail(pf, EX_NOINPUT,
+			     "/sys/kernel not found: is sysfs mounted on "
+			     "/sys?");
+		return pf->status;
+	}
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+/*
+ * tracefs: the first of tracefs_dirs[] with an instances/ directory (a
+ * mounted tracefs; an empty directory is where it is not mounted).
+ */
+static int top_find_tracefs(struct pgtfree *pf, struct top_trace *tr)
+{
+	bool mountpoint = false;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(tracefs_dirs); i++) {
+		char *path = xasprintf("%s/%s", pf->root, tracefs_dirs[i]);
+		int fd, ifd;
+
+		fd = open_below(pf->rootfd, tracefs_dirs[i],
+				O_PATH | O_DIRECTORY);
+		if (fd == -ENOENT || fd == -ENOTDIR) {
+			free(path);
+			continue;
+		}
+		if (fd < 0) {
+			trace_error(pf, path, fd);
+			free(path);
+			return pf->status;
+		}
+		ifd = open_below(fd, "instances", O_PATH | O_DIRECTORY);
+		if (ifd >= 0) {
+			tr->tfd = fd;
+			tr->ifd = ifd;
+			tr->path = path;
+			return 0;
+		}
+		close(fd);
+		if (ifd != -ENOENT && ifd != -ENOTDIR) {
+			trace_error(pf, path, ifd);
+			free(path);
+			return pf->status;
+		}
+		if (i == 0)
+			mountpoint = true;
+		free(path);
+	}
+	if (mountpoint)
+		fail(pf, EX_UNAVAILABLE,
+		     "tracefs is not mounted on %s/sys/kernel/tracing: "
+		     "mount it with 'mount -t tracefs nodev "
+		     "/sys/kernel/tracing'", pf->root);
+	else
+		fail(pf, EX_UNAVAILABLE,
+		     "no tracefs: %s/sys/kernel/tracing does not exist "
+		     "(a kernel without CONFIG_TRACING?)", pf->root);
+	return pf->status;
+}
+
+/* Disable and remove the instance, whatever was set up of it. */
+static void top_teardown(struct pgtfree *pf, struct top *t,
+			 struct top_trace *tr)
+{
+	int rc;
+
+	if (tr->enabled) {
+		rc = write_file(pf, tr->instfd,
+				"events/" TRACE_GROUP "/enable", "0",
+				TRACEFS_MAGIC);
+		if (rc) {
+			char *p = xasprintf("%s/events/%s/enable", tr->inst,
+					    TRACE_GROUP);
+
+			trace_error(pf, p, rc);
+			free(p);
+		}
+		tr->enabled = false;
+	}
+	if (tr->pipefd >= 0) {
+		top_drain(t, tr->pipefd);
+		top_flush(t);
+		close(tr->pipefd);
+		tr->pipefd = -1;
+	}
+	if (tr->instfd >= 0) {
+		close(tr->instfd);
+		tr->instfd = -1;
+	}
+	/* tracefs refuses (EBUSY) while a file of the instance is open */
+	if (tr->created && unlinkat(tr->ifd, tr->name, AT_REMOVEDIR) < 0)
+		fail(pf, EXIT_FAILURE,
+		     "cannot remove the ftrace instance %s: %s; remove it "
+		     "with 'rmdir %s'", tr->inst, strerror(errno), tr->inst);
+	tr->created = false;
+	if (tr->ifd >= 0)
+		close(tr->ifd);
+	if (tr->tfd >= 0)
+		close(tr->tfd);
+	free(tr->path);
+	free(tr->inst);
+}
+
+/*
+ * Trace live for @duration seconds (0: until a signal).  Returns 0 when
+ * events were read (even if a problem came up later, reported), else the
+ * exit status of the problem that stopped it.
+ */
+static int top_live(struct pgtfree *pf, struct top *t, double duration)
+{
+	struct top_trace tr = { .tfd = -1, .ifd = -1, .instfd = -1,
+				.pipefd = -1 };
+	struct timespec start, end, deadline;
+	sigset_t wait_mask;
+	struct statfs sfs;
+	char *path;
+	int fd, rc;
+
+	if (top_open_root(pf) || top_find_tracefs(pf, &tr))
+		return pf->status;
+
+	fd = open_below(tr.tfd, "events/" TRACE_GROUP, O_PATH | O_DIRECTORY);
+	if (fd == -ENOENT || fd == -ENOTDIR) {
+		fail(pf, EX_UNAVAILABLE,
+		     "this kernel has no pgtable_free trace events "
+		     "(%s/events/%s not found)", tr.path, TRACE_GROUP);
+		goto out;
+	}
+	if (fd < 0) {
+		path = xasprintf("%s/events/%s", tr.path, TRACE_GROUP);
+		trace_error(pf, path, fd);
+		free(path);
+		goto out;
+	}
+	close(fd);
+
+	/* mkdir only on tracefs, or in a tree made for tests */
+	if (fstatfs(tr.ifd, &sfs) < 0) {
+		fail(pf, EXIT_FAILURE, "%s/instances: %s", tr.path,
+		     strerror(errno));
+		goto out;
+	}
+	if ((long)sfs.f_type != TRACEFS_MAGIC && !pf->test_tree) {
+		if (*pf->root)
+			fail(pf, EX_NOPERM,
+			     "refusing to create an ftrace instance: "
+			     "%s/instances is not on tracefs; to write to a "
+			     "tree made for tests, create %s/%s", tr.path,
+			     pf->root, TEST_TREE_MARK);
+		else
+			fail(pf, EX_NOPERM,
+			     "refusing to create an ftrace instance: "
+			     "%s/instances is not on tracefs", tr.path);
+		goto out;
+	}
+
+	/* from here a signal must not end pgtfree before the teardown */
+	top_signals(&wait_mask);
+	snprintf(tr.name, sizeof(tr.name), "pgtfree-%ld", (long)getpid());
+	tr.inst = xasprintf("%s/instances/%s", tr.path, tr.name);
+	if (mkdirat(tr.ifd, tr.name, 0700) < 0) {
+		if (errno == EEXIST)
+			fail(pf, EX_CANTCREAT,
+			     "cannot create the ftrace instance %s: it "
+			     "already exists (a pgtfree top with the same "
+			     "process ID in another PID namespace, or one "
+			     "killed by SIGKILL: then remove it with "
+			     "'rmdir %s')", tr.inst, tr.inst);
+		else if (errno == EACCES || errno == EPERM)
+			trace_error(pf, tr.inst, -errno);
+		else
+			fail(pf, EX_CANTCREAT,
+			     "cannot create the ftrace instance %s: %s",
+			     tr.inst, strerror(errno));
+		goto out;
+	}
+	tr.created = true;
+
+	tr.instfd = open_below(tr.ifd, tr.name, O_PATH | O_DIRECTORY);
+	if (tr.instfd < 0) {
+		trace_error(pf, tr.inst, tr.instfd);
+		goto out;
+	}
+	rc = write_file(pf, tr.instfd, "events/" TRACE_GROUP "/enable", "1",
+			TRACEFS_MAGIC);
+	path = xasprintf("%s/events/%s/enable", tr.inst, TRACE_GROUP);
+	if (rc == -ENOENT)
+		fail(pf, EX_UNAVAILABLE,
+		     "this kernel has no pgtable_free trace events "
+		     "(%s not found)", path);
+	else if (rc)
+		trace_error(pf, path, rc);
+	free(path);
+	if (rc)
+		goto out;
+	tr.enabled = true;
+
+	tr.pipefd = open_below(tr.instfd, "trace_pipe",
+			       O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	free(t->src);
+	t->src = xasprintf("%s/trace_pipe", tr.inst);
+	if (tr.pipefd < 0) {
+		trace_error(pf, t->src, tr.pipefd);
+		tr.pipefd = -1;
+		goto out;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	deadline = start;
+	if (duration > 0)
+		ts_add(&deadline, duration);
+	top_pump(pf, t, tr.pipefd, true, duration > 0 ? &deadline : NULL,
+		 &wait_mask);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	/* to the microsecond, as the events' timestamps */
+	t->seconds = round((ts_sec(&end) - ts_sec(&start)) * 1e6) / 1e6;
+	t->have_seconds = true;
+	top_teardown(pf, t, &tr);
+	return 0;
+out:
+	top_teardown(pf, t, &tr);
+	return pf->status ? pf->status : EXIT_FAILURE;
+}
+
+/* --input FILE, "-" for standard input */
+static int top_input(struct pgtfree *pf, struct top *t, const char *input,
+		     double duration)
+{
+	struct timespec deadline;
+	sigset_t wait_mask;
+	struct stat st;
+	int fd = STDIN_FILENO;
+
+	if (strcmp(input, "-") != 0) {
+		fd = open(input, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0) {
+			int e = errno;
+
+			fail(pf, e == EACCES || e == EPERM ? EX_NOPERM :
+			     e == ENOENT || e == ENOTDIR ? EX_NOINPUT :
+			     EXIT_FAILURE, "--input %s: %s", input,
+			     strerror(e));
+			return pf->status;
+		}
+		t->src = xstrdup(input);
+	} else {
+		t->src = xstrdup("standard input");
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fail(pf, EX_NOINPUT, "--input %s: is a directory", input);
+		if (fd != STDIN_FILENO)
+			close(fd);
+		return pf->status;
+	}
+	/* after open(): a FIFO without a writer blocks it */
+	top_signals(&wait_mask);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	ts_add(&deadline, duration);
+	top_pump(pf, t, fd, false, duration > 0 ? &deadline : NULL,
+		 &wait_mask);
+	top_flush(t);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return 0;
+}
+
+/*
+ * Output
+ */
+
+static char *u64_cell(uint64_t v)
+{
+	return xasprintf("%" PRIu64, v);
+}
+
+static char *acc_cell(const struct acc *a)
+{
+	return a->ovf ? NULL : u64_cell(a->v);
+}
+
+static struct libscols_table *top_table(const struct pgtfree *pf, int table)
+{
+	struct libscols_table *tb = new_table(pf, top_table_name[table]);
+	int i;
+
+	for (i = 0; i < NR_TOP_COLS; i++)
+		if (top_columns[i].table == table)
+			add_column(tb, top_columns[i].name, 0,
+				   top_columns[i].string ? 0 : SCOLS_FL_RIGHT,
+				   top_columns[i].string ? SCOLS_JSON_STRING :
+				   SCOLS_JSON_NUMBER);
+	return tb;
+}
+
+static struct libscols_line *new_line(struct libscols_table *tb)
+{
+	struct libscols_line *ln = scols_table_new_line(tb, NULL);
+
+	if (!ln)
+		oom();
+	return ln;
+}
+
+static void top_summary_row(const struct pgtfree *pf, const struct top *t,
+			    struct libscols_table *tb)
+{
+	struct libscols_line *ln = new_line(tb);
+	double secs = t->seconds;
+	bool have = t->have_seconds;
+
+	if (!have && t->have_ts) {
+		secs = (double)(t->ts_max - t->ts_min) / 1e9;
+		have = true;
+	}
+	set_cell(pf, ln, TC_SECONDS, have ? double_cell_prec(pf, secs, 3) :
+		 NULL);
+	set_cell(pf, ln, TC_EVENTS, u64_cell(t->events));
+	set_cell(pf, ln, TC_LOST, t->lost_unknown ? NULL : u64_cell(t->lost));
+	set_cell(pf, ln, TC_MALFORMED, u64_cell(t->malformed));
+	set_cell(pf, ln, TC_PENDING_MAX, t->have_pending ?
+		 u64_cell(t->pending_max) : NULL);
+}
+
+static void top_caller_row(const struct pgtfree *pf,
+			   const struct top_entry *e,
+			   struct libscols_table *tb)
+{
+	struct libscols_line *ln = new_line(tb);
+	const int c = TC_CALLER;
+
+	set_cell(pf, ln, TC_CALLER - c, xstrdup(e->name));
+	set_cell(pf, ln, TC_MODULE - c, e->module ? xstrdup(e->module) : NULL);
+	set_cell(pf, ln, TC_FREES - c, u64_cell(e->frees));
+	set_cell(pf, ln, TC_QUEUED - c, acc_cell(&e->queued));
+	set_cell(pf, ln, TC_FREED_SYNC - c, acc_cell(&e->freed_sync));
+}
+
+static void top_reason_row(const struct pgtfree *pf,
+			   const struct top_entry *e,
+			   struct libscols_table *tb)
+{
+	struct libscols_line *ln = new_line(tb);
+	const int c = TC_REASON;
+	bool inv = e->invalidations > 0;
+
+	set_cell(pf, ln, TC_REASON - c, xstrdup(e->name));
+	set_cell(pf, ln, TC_BATCHES - c, u64_cell(e->batches));
+	set_cell(pf, ln, TC_PAGES - c, acc_cell(&e->pages));
+	set_cell(pf, ln, TC_AVG - c, e->pages.ovf ? NULL :
+		 double_cell(pf, (double)e->pages.v / (double)e->batches));
+	set_cell(pf, ln, TC_MIN - c, u64_cell(e->min));
+	set_cell(pf, ln, TC_MAX - c, u64_cell(e->max));
+	set_cell(pf, ln, TC_INVALIDATIONS - c, u64_cell(e->invalidations));
+	set_cell(pf, ln, TC_INV_AVG_US - c, inv && !e->inv_ns.ovf ?
+		 double_cell(pf, (double)e->inv_ns.v /
+			     (double)e->invalidations / 1000.0) : NULL);
+	set_cell(pf, ln, TC_INV_MAX_US - c, inv ?
+		 double_cell(pf, (double)e->inv_max_ns / 1000.0) : NULL);
+	set_cell(pf, ln, TC_MMS - c, acc_cell(&e->mms));
+}
+
+/*
+ * The JSON of @tb without its outer braces: '   "name": [...]', or
+ * '   "name": []' for a table without rows.  NULL if libsmartcols printed
+ * something else.
+ */
+static char *json_member(struct libscols_table *tb, const char *name,
+			 size_t rows)
+{
+	char *s = NULL, *body;
+	size_t len;
+
+	if (!rows)
+		return xasprintf("   \"%s\": []", name);
+	if (scols_print_table_to_string(tb, &s) != 0 || !s) {
+		free(s);
+		return NULL;
+	}
+	len = strlen(s);
+	while (len && s[len - 1] == '\n')
+		len--;
+	if (len < 4 || strncmp(s, "{\n", 2) || s[len - 1] != '}') {
+		free(s);
+		return NULL;
+	}
+	len--;
+	while (len > 2 && s[len - 1] == '\n')
+		len--;
+	body = xasprintf("%.*s", (int)(len - 2), s + 2);
+	free(s);
+	return body;
+}
+
+/*
+ * Three tables: the summary, the callers, the batches by reason; a table
+ * without rows is left out (after a blank line each).  JSON: one object
+ * with the three arrays.
+ */
+static void top_print(struct pgtfree *pf, const struct top *t)
+{
+	struct libscols_table *tb[NR_TOP_TABLES];
+	struct top_entry **callers, **reasons;
+	size_t rows[NR_TOP_TABLES], i;
+	int k;
+
+	for (k = 0; k < NR_TOP_TABLES; k++)
+		tb[k] = top_table(pf, k);
+	top_summary_row(pf, t, tb[TT_SUMMARY]);
+	rows[TT_SUMMARY] = 1;
+	callers = top_sorted(&t->callers, cmp_callers);
+	for (i = 0; i < t->callers.n; i++)
+		top_caller_row(pf, callers[i], tb[TT_CALLERS]);
+	rows[TT_CALLERS] = t->callers.n;
+	reasons = top_sorted(&t->reasons, cmp_reasons);
+	for (i = 0; i < t->reasons.n; i++)
+		top_reason_row(pf, reasons[i], tb[TT_BATCHES]);
+	rows[TT_BATCHES] = t->reasons.n;
+	free(callers);
+	free(reasons);
+
+	if (pf->format == FMT_JSON) {
+		char *m[NR_TOP_TABLES];
+		bool ok = true;
+
+		for (k = 0; k < NR_TOP_TABLES; k++) {
+			m[k] = json_member(tb[k], top_table_name[k], rows[k]);
+			ok = ok && m[k];
+		}
+		if (ok)
+			printf("{\n%s,\n%s,\n%s\n}\n", m[TT_SUMMARY],
+			       m[TT_CALLERS], m[TT_BATCHES]);
+		else
+			fail(pf, EXIT_FAILURE, "cannot format JSON");
+		for (k = 0; k < NR_TOP_TABLES; k++)
+			free(m[k]);
+	} else {
+		for (k = 0; k < NR_TOP_TABLES; k++) {
+			if (!rows[k])
+				continue;
+			if (k > 0)
+				putchar('\n');
+			if (scols_print_table(tb[k]) != 0 && !pf->status)
+				fail(pf, EXIT_FAILURE,
+				     "cannot print the table");
+		}
+	}
+	for (k = 0; k < NR_TOP_TABLES; k++)
+		scols_unref_table(tb[k]);
+}
+
+/* "top -l": the columns of top and the table of each */
+static int list_top_columns(struct pgtfree *pf)
+{
+	struct libscols_table *tb = new_table(pf, "columns");
+	struct libscols_line *ln;
+	size_t i;
+
+	add_column(tb, "NAME", 0, 0, SCOLS_JSON_STRING);
+	add_column(tb, "TABLE", 0, 0, SCOLS_JSON_STRING);
+	add_column(tb, "DESCRIPTION", 0, 0, SCOLS_JSON_STRING);
+	for (i = 0; i < NR_TOP_COLS; i++) {
+		ln = new_line(tb);
+		set_cell(pf, ln, 0, xstrdup(top_columns[i].name));
+		set_cell(pf, ln, 1,
+			 xstrdup(top_table_name[top_columns[i].table]));
+		set_cell(pf, ln, 2, xstrdup(top_columns[i].help));
+	}
+	return print_table(pf, tb);
+}
+
+static int cmd_top(struct pgtfree *pf, double duration, const char *input)
+{
+	struct top t;
+	int rc;
+
+	top_init(&t);
+	if (input)
+		rc = top_input(pf, &t, input, duration);
+	else
+		rc = top_live(pf, &t, duration);
+	if (rc) {
+		top_free(&t);
+		return pf->status;
+	}
+	if (t.malformed && !t.events)
+		fail(pf, EX_DATAERR,
+		     "%s: no pgtable_free event in it could be parsed: %"
+		     PRIu64 " malformed line%s, the first (line %" PRIu64
+		     "): '%s'", t.src, t.malformed, t.malformed == 1 ? "" :
+		     "s", t.bad_lineno, t.bad_text);
+	top_print(pf, &t);
+	top_free(&t);
+	return pf->status;
+}
+
+/*
  * Command line
  */
 static const struct option longopts[] = {
@@ -2008,6 +3549,8 @@ static const struct option longopts[] = {
 	{ "interval",     required_argument, NULL, 'i' },
 	{ "count",        required_argument, NULL, 'c' },
 	{ "timestamp",    no_argument,       NULL, 't' },
+	{ "duration",     required_argument, NULL, 'd' },
+	{ "input",        required_argument, NULL, OPT_INPUT },
 	{ "list-columns", no_argument,       NULL, 'l' },
 	{ "sysroot",      required_argument, NULL, OPT_SYSROOT },
 	{ "help",         no_argument,       NULL, 'h' },
@@ -2016,7 +3559,7 @@ static const struct option longopts[] = {
 };
 
 /* '-': non-options come back in order as option 1; ':': missing arg */
-static const char optstring[] = "-:Jrno:bi:c:tlhV";
+static const char optstring[] = "-:Jrno:bi:c:td:lhV";
 
 /*
  * Flush stdout: 0, or EXIT_FAILURE after reporting the error.  A closed
@@ -2043,6 +3586,7 @@ static int print_help(struct pgtfree *pf)
 	      " pgtfree [options] watch [-i <seconds>] [-c <count>] [-t]\n"
 	      " pgtfree [options] mode [async|sync]\n"
 	      " pgtfree [options] drain\n"
+	      " pgtfree [options] top [-d <seconds>] [--input <file>]\n"
 	      "\n"
 	      "Show and control asynchronous freeing of kernel page tables.\n"
 	      "\n"
@@ -2051,6 +3595,8 @@ static int print_help(struct pgtfree *pf)
 	      " watch     print deltas and rates every interval\n"
 	      " mode      print the mode, or set it to async or sync\n"
 	      " drain     free all pending page tables now\n"
+	      " top       who frees kernel page tables, and the batches, "
+	      "from trace events\n"
 	      "\n"
 	      "Options:\n"
 	      " -J, --json             use JSON output format\n"
@@ -2066,7 +3612,12 @@ static int print_help(struct pgtfree *pf)
 	      "(default 1, fractions ok)\n"
 	      " -c, --count <count>    watch: stop after <count> lines\n"
 	      " -t, --timestamp        watch: a time column first\n"
-	      " -l, --list-columns     list the status columns and exit\n"
+	      " -d, --duration <secs>  top: trace this long (default: until "
+	      "interrupted)\n"
+	      "     --input <file>     top: read a recorded trace (- for "
+	      "stdin)\n"
+	      " -l, --list-columns     list the status columns (top's after "
+	      "'top') and exit\n"
 	      "     --sysroot <dir>    use <dir> instead of / to find "
 	      "/sys\n"
 	      " -h, --help             display this help\n"
@@ -2077,7 +3628,8 @@ static int print_help(struct pgtfree *pf)
 		printf(" %c%16s  %s\n", columns[i].dflt ? '*' : ' ',
 		       columns[i].name, columns[i].help);
 	fputs("\nExit status: 0 ok, 1 failure, 64 usage, 65 bad data, "
-	      "66 not a root with sysfs,\n69 no kernel support, "
+	      "66 not a root with sysfs\nor no input file, 69 no kernel "
+	      "support or no tracefs, 73 cannot create the\nftrace instance, "
 	      "77 permission denied or write refused.  See pgtfree(8).\n",
 	      stdout);
 	return close_stdout(pf);
@@ -2220,12 +3772,13 @@ int main(int argc, char **argv)
 {
 	struct pgtfree pf = { .format = FMT_TABLE, .rootfd = -1, .dirfd = -1 };
 	const char *sysroot = "", *outarg = NULL, *intarg = NULL;
-	const char *cntarg = NULL, *want_mode = NULL;
+	const char *cntarg = NULL, *want_mode = NULL, *durarg = NULL;
+	const char *input = NULL;
 	unsigned int used = 0, bad;
 	char **args;
 	int c, nargs = 0, cmd = CMD_STATUS, rc, fmt = -1;
-	bool listcols = false, allcols = false;
-	double interval = 1.0;
+	bool listcols = false, allcols = false, rootarg = false;
+	double interval = 1.0, duration = 0;
 	uint64_t count = 0;
 	size_t i, len;
 
@@ -2306,11 +3859,20 @@ int main(int argc, char **argv)
 			cntarg = optarg;
 			used |= O_COUNT;
 			break;
+		case 'd':
+			durarg = optarg;
+			used |= O_DURATION;
+			break;
+		case OPT_INPUT:
+			input = optarg;
+			used |= O_INPUT;
+			break;
 		case 'l':
 			listcols = true;
 			break;
 		case OPT_SYSROOT:
 			sysroot = optarg;
+			rootarg = true;
 			break;
 		case 'h':
 			free(args);
@@ -2340,7 +3902,10 @@ int main(int argc, char **argv)
 		pf.format = fmt;
 
 	if (listcols) {
-		rc = list_columns(&pf);
+		if (nargs > 0 && strcmp(args[0], command_name[CMD_TOP]) == 0)
+			rc = list_top_columns(&pf);
+		else
+			rc = list_columns(&pf);
 		goto done;
 	}
 
@@ -2402,6 +3967,19 @@ int main(int argc, char **argv)
 		free(q);
 		goto out;
 	}
+	if (durarg && !parse_interval(durarg, &duration)) {
+		char *q = quote_value(durarg, strlen(durarg));
+
+		rc = usage_error("invalid duration '%s': use seconds from "
+				 "0.01 to 86400", q);
+		free(q);
+		goto out;
+	}
+	if (input && rootarg) {
+		rc = usage_error("--input and --sysroot are mutually "
+				 "exclusive: --input reads a recorded trace");
+		goto out;
+	}
 	if (cntarg && !parse_count(cntarg, &count)) {
 		char *q = quote_value(cntarg, strlen(cntarg));
 
@@ -2441,6 +4019,9 @@ int main(int argc, char **argv)
 		break;
 	case CMD_MODE:
 		rc = cmd_mode(&pf, want_mode);
+		break;
+	case CMD_TOP:
+		rc = cmd_top(&pf, duration, input);
 		break;
 	case CMD_DRAIN:
 	default:

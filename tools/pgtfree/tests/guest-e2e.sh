@@ -24,6 +24,11 @@
 # The kernel may or may not have stats/invalidations and
 # stats/invalidated_mms (added later): they are checked when present and
 # must be null when absent.
+#
+# "pgtfree top" is checked against the pgtable_free trace events: a kernel
+# with tracefs (/sys/kernel/tracing exists) must have them, else those
+# checks fail; on a kernel without tracefs they are skipped.  tracefs is
+# mounted for them if it is not, and unmounted at the end.
 set -u
 export LC_ALL=C
 
@@ -109,8 +114,19 @@ hook() { echo "$2" >"$hooks/$1"; }
 # ---------------------------------------------------------------- setup
 
 orig_mode=
+tracefs=$root/sys/kernel/tracing
+tracefs_mounted=0
+top_pids=()
 cleanup()
 {
+	local p
+
+	for p in "${top_pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
+		[ ! -d "$tracefs/instances/pgtfree-$p" ] ||
+			rmdir "$tracefs/instances/pgtfree-$p"
+	done
+	[ $tracefs_mounted -eq 0 ] || umount "$tracefs"
 	[ -w "$hooks/hold" ] && echo 0 >"$hooks/hold" 2>/dev/null
 	if [ -n "$orig_mode" ]; then
 		echo "$orig_mode" >"$sysfs/mode" 2>/dev/null ||
@@ -357,6 +373,150 @@ wait "$wpid"
 rc=$?
 out=$(cat "$tmp/out") err=$(cat "$tmp/err")
 check "watch: SIGTERM -> exit 0" '[ "$rc" -eq 0 ] && [ -z "$err" ]'
+
+# ---------------------------------------------------------------- top
+#
+# A known burst of frees through the alloc_free hook, traced by
+# "pgtfree top" from the pgtable_free events: the hook's caller is named,
+# the batches free what was queued, the figures equal the counters'
+# deltas, and the tracing state is as before, also after SIGINT.
+
+# the top-level tracing state and the instances
+trace_state()
+{
+	(cd "$tracefs" && cat tracing_on current_tracer set_event \
+		"events/pgtable_free/enable" && ls -A instances) 2>&1
+}
+
+# top_start ARGS...: pgtfree top in the background (set -m: SIGINT is
+# not ignored), pid in $tpid, output in $tmp/top.json and $tmp/top.err;
+# waits until its instance has the events enabled
+top_start()
+{
+	local i
+
+	set -m
+	"${pg[@]}" top "$@" >"$tmp/top.json" 2>"$tmp/top.err" </dev/null &
+	tpid=$!
+	set +m
+	top_pids+=("$tpid")
+	for ((i = 0; i < 100; i++)); do
+		[ "$(cat "$tracefs/instances/pgtfree-$tpid/events/pgtable_free/enable" 2>/dev/null)" = 1 ] &&
+			return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+top_wait()
+{
+	wait "$tpid"
+	rc=$?
+	out=$(cat "$tmp/top.json") err=$(cat "$tmp/top.err")
+}
+
+# topj FILTER: a number from the JSON of the last top
+topj() { jq -r "$1" <"$tmp/top.json" 2>/dev/null; }
+af='[.callers[] | select(.caller | test("alloc_free"))]'
+
+if [ -n "$root" ]; then
+	skip "pgtfree top against the pgtable_free trace events" \
+		"PGTFREE_E2E_SYSROOT: a fake tree has no trace events"
+elif [ ! -d "$tracefs" ]; then
+	skip "pgtfree top against the pgtable_free trace events" \
+		"no $tracefs: a kernel without tracefs (CONFIG_TRACING)"
+else
+	if [ ! -d "$tracefs/instances" ]; then
+		run top -d 1
+		check "top, tracefs not mounted: exit 69, says how to mount it" \
+			'[ "$rc" -eq 69 ] && [[ $err == *"mount -t tracefs"* ]]'
+		mount -t tracefs nodev "$tracefs" && tracefs_mounted=1
+	fi
+	if [ ! -d "$tracefs/events/pgtable_free" ]; then
+		notok "the kernel has the pgtable_free trace events"
+		diag "$tracefs/events/pgtable_free does not exist, on a kernel" \
+			"with tracefs: the series' tracepoints are missing"
+		run top -d 1
+		check "top on a kernel without the events: exit 69, says so" \
+			'[ "$rc" -eq 69 ] && [[ $err == *"no pgtable_free trace events"* ]]'
+	elif [ $have_hooks -eq 0 ]; then
+		notok "top: the debugfs hooks for a known burst of frees"
+	else
+		ok "the kernel has the pgtable_free trace events"
+		"${pg[@]}" mode async >/dev/null
+		hook hold 0
+		"${pg[@]}" drain >/dev/null
+		state0=$(trace_state)
+		enable0=$(cat "$tracefs/events/pgtable_free/enable")
+		snap t0
+		top_start -d 3 -J
+		check "top: its instance made, the events enabled in it only" \
+			'[ "$(cat "$tracefs/instances/pgtfree-$tpid/events/pgtable_free/enable")" = 1 ] && [ "$(cat "$tracefs/events/pgtable_free/enable")" = "$enable0" ]'
+		hook alloc_free 1000
+		n4=$(cat "$hooks/alloc_free")
+		# free all that was queued while top still traces
+		echo 1 >"$sysfs/drain"
+		top_wait
+		snap t1
+		check "top -d 3 -J: exit 0, no stderr, JSON" \
+			'[ "$rc" -eq 0 ] && [ -z "$err" ] && jq -e ".summary[0].events > 0" <<<"$out" >/dev/null'
+		check "alloc_free 1000 (read back: $n4)" '[ "$n4" -eq 1000 ] 2>/dev/null'
+		check "top: no event lost, no line malformed" \
+			'[ "$(topj ".summary[0].lost")" = 0 ] && [ "$(topj ".summary[0].malformed")" = 0 ]'
+		check "top names the hook's caller (alloc_free*): $(topj "$af | map(.caller) | join(\",\")")" \
+			'[ "$(topj "$af | length")" -ge 1 ]'
+		check "top: FREES of the hook's caller >= $n4 ($(topj "$af | map(.frees) | add // 0"))" \
+			'[ "$(topj "$af | map(.frees) | add // 0")" -ge "$n4" ]'
+		check "top: the batches freed what was queued (PAGES == QUEUED > 0)" \
+			'[ "$(topj "[.batches[].pages] | add // 0")" = "$(topj "[.callers[].queued] | add // 0")" ] && [ "$(topj "[.callers[].queued] | add // 0")" -gt 0 ]'
+		check "top: batches by the work item or the drain only (no OOM)" \
+			'[ "$(topj "[.batches[].reason | select(. != \"work\" and . != \"drain\")] | length")" = 0 ]'
+		# the events equal the counters' deltas
+		scheck t0 t1 "top: QUEUED == the queued delta" \
+			'[ "$(topj "[.callers[].queued] | add // 0")" = "$(delta t0 t1 queued)" ]'
+		scheck t0 t1 "top: batch PAGES == the freed delta" \
+			'[ "$(topj "[.batches[].pages] | add // 0")" = "$(delta t0 t1 freed)" ]'
+		scheck t0 t1 "top: BATCHES == the batches delta" \
+			'[ "$(topj "[.batches[].batches] | add // 0")" = "$(delta t0 t1 batches)" ]'
+		if [ -e "$sysfs/stats/invalidations" ]; then
+			scheck t0 t1 "top: INVALIDATIONS == the invalidations delta" \
+				'[ "$(topj "[.batches[].invalidations] | add // 0")" = "$(delta t0 t1 invalidations)" ]'
+		fi
+		diag "top: $(jq -c . <"$tmp/top.json")"
+		check "top -d 3: instance removed, tracing state as before" \
+			'[ "$(trace_state)" = "$state0" ]'
+
+		# sync mode: sync events, no batches
+		"${pg[@]}" mode sync >/dev/null
+		top_start -d 2 -J
+		hook alloc_free 4
+		top_wait
+		"${pg[@]}" mode async >/dev/null
+		check "top in sync mode: FREED_SYNC of the hook's caller >= 4, no batch" \
+			'[ "$rc" -eq 0 ] && [ "$(topj "$af | map(.freed_sync) | add // 0")" -ge 4 ] && [ "$(topj ".batches | length")" = 0 ]'
+		check "top in sync mode: state as before" '[ "$(trace_state)" = "$state0" ]'
+
+		# interrupted: the tables, then the state as it was
+		for sig in INT TERM; do
+			if top_start -J; then
+				hook alloc_free 10
+				sleep 0.5
+			fi
+			kill -"$sig" "$tpid"
+			top_wait
+			check "top killed with SIG$sig: exit 0, the burst in its tables" \
+				'[ "$rc" -eq 0 ] && [ -z "$err" ] && [ "$(topj "$af | map(.frees) | add // 0")" -ge 10 ]'
+			check "top killed with SIG$sig: instance removed, state as before" \
+				'[ "$(trace_state)" = "$state0" ]'
+		done
+		"${pg[@]}" drain >/dev/null
+
+		run_nobody top -d 1
+		check "top as non-root: exit 77, says root is needed" \
+			'[ "$rc" -eq 77 ] && [[ $err == *"needs root"* ]]'
+		check "top as non-root: state as before" '[ "$(trace_state)" = "$state0" ]'
+	fi
+fi
 
 # ---------------------------------------------------------------- done
 

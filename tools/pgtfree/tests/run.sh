@@ -11,7 +11,15 @@
 #                         VALGRIND=only runs just that pass
 #        FUZZ_SECONDS=N   random-input test time per pass (default 5)
 #        UPDATE_GOLDEN=1  rewrite tests/golden/ from the current output
-#        ONLY="GROUP..."  run only these groups: edges, drift, status, ...
+#        ONLY="GROUP..."  run only these groups: edges, drift, status,
+#                         top, ...
+#        PGTFREE_TEST_TRACEFS=0  skip the checks of "pgtfree top" against
+#                         the running kernel's tracefs (as root they mount
+#                         it in a private mount namespace, define a uprobe
+#                         event in group pgtable_free on a copy of
+#                         /bin/true when the kernel has no such group, and
+#                         remove it at the end)
+#        CC=cc            compiles tests/fake-tracefs.c (LD_PRELOAD)
 #
 # Prints one TAP line per check, failures followed by "# " lines, then
 # exactly one "# Totals: pass:N fail:N skip:N" line; exits 1 on failure.
@@ -61,6 +69,7 @@ cleanup()
 	for p in "${bgpids[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 	done
+	! declare -F rt_cleanup >/dev/null || rt_cleanup
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -852,17 +861,18 @@ test_consistency()
 	rc=0
 	: >"$out"
 	: >"$err"
-	t "commands: --help lists status watch mode drain" \
+	t "commands: --help lists status watch mode drain top" \
 		eval '[ "$(echo $(sort <<<"status
 watch
 mode
-drain"))" = "$(echo $(cat "$tmp/help.cmds"))" ]'
+drain
+top"))" = "$(echo $(cat "$tmp/help.cmds"))" ]'
 	t "commands: man page == --help" \
 		eval 'diff "$tmp/help.cmds" "$tmp/man.cmds" | sed "s/^/# /"; cmp -s "$tmp/help.cmds" "$tmp/man.cmds"'
 	t "commands: completion == --help" \
 		eval 'diff "$tmp/help.cmds" "$tmp/comp.cmds" | sed "s/^/# /"; cmp -s "$tmp/help.cmds" "$tmp/comp.cmds"'
-	t "options: --help lists 25 (short and long)" \
-		eval '[ "$(wc -l <"$tmp/help.opts")" -eq 25 ]'
+	t "options: --help lists 28 (short and long)" \
+		eval '[ "$(wc -l <"$tmp/help.opts")" -eq 28 ]'
 	t "options: man page == --help" \
 		eval 'diff "$tmp/help.opts" "$tmp/man.opts" | sed "s/^/# /"; cmp -s "$tmp/help.opts" "$tmp/man.opts"'
 	t "options: completion == --help" \
@@ -1329,6 +1339,744 @@ test_fuzz()
 	fi
 }
 
+# ---------------------------------------------------------------- top
+
+traces=$here/traces
+shim=
+
+# recorded.trace sums: 24 events, 18 pages queued and freed in batches
+top_values='.summary[0] as $s | $s.events == 24 and $s.lost == 3 and
+	$s.malformed == 0 and $s.pending_max == 8 and $s.seconds == 4.286716 and
+	([.callers[].caller] == ["alloc_free_one", "pmd_free_pte_page",
+		"ttm_unmap_range", "0xffffffffc0a01234", "pud_free_pmd_page"]) and
+	.callers[0].frees == 12 and .callers[0].queued == 11 and
+	.callers[0].freed_sync == 1 and .callers[0].module == null and
+	.callers[2].module == "ttm" and .callers[2].queued == 3 and
+	.callers[3].module == null and
+	([.batches[].reason] == ["work", "drain", "oom"]) and
+	(.batches[0] | .batches == 2 and .pages == 13 and .avg == 6.5 and
+		.min == 5 and .max == 8 and .invalidations == 1 and
+		.inv_avg_us == 15.23 and .inv_max_us == 15.23 and .mms == 2) and
+	(.batches[1] | .inv_avg_us == 8.89 and .mms == 1) and
+	(.batches[2] | .pages == 3 and .inv_max_us == 42 and .mms == 3) and
+	([.batches[].pages] | add) == ([.callers[].queued] | add)'
+
+# the three arrays, typed: numbers, strings where named, null if absent
+top_typed()
+{
+	jq -e '(keys_unsorted == ["summary", "callers", "batches"]) and
+		(.summary | length == 1) and
+		([.summary[], .callers[], .batches[]] | all(to_entries | all(
+			(.value | type) as $t |
+			if .key == "caller" or .key == "reason" then $t == "string"
+			elif .key == "module" then $t == "string" or $t == "null"
+			else $t == "number" or $t == "null" end)))' \
+		<"$out" >/dev/null 2>&1
+}
+
+# mktrfix NAME [DIR]: a fake root whose tracefs (plain directories) is
+# sys/kernel/DIR (default tracing), marked as made for tests
+mktrfix()
+{
+	local root=$fx/$1 t=$fx/$1/sys/kernel/${2:-tracing}
+
+	rm -rf "$root"
+	mkdir -p "$t/instances" "$t/events/$tgroup" "$root/sys/kernel/tracing"
+	printf '0\n' >"$t/events/$tgroup/enable"
+	printf '1\n' >"$t/tracing_on"
+	printf 'nop\n' >"$t/current_tracer"
+	: >"$root/.pgtfree-test-tree"
+}
+tgroup=pgtable_free
+
+# the top-level tracing state of a fake tracefs: every file but instances/
+trstate()
+{
+	(cd "$1" && find . -path ./instances -prune -o -type f -print |
+		sort | xargs -r cksum; ls -A instances)
+}
+
+# run_fake FIX [VAR=VALUE...] -- ARGS...: pgtfree with the fake-tracefs
+# shim on FIX's tracefs; trace_pipe holds recorded.trace unless
+# FAKE_TRACEFS_PIPE says otherwise; the shim's log in $tmp/ftlog
+fake_env()
+{
+	local fix=$1
+
+	shift
+	printf '%s\n' LD_PRELOAD="$shim" \
+		FAKE_TRACEFS="$fx/$fix/sys/kernel/${ftdir:-tracing}" \
+		FAKE_TRACEFS_LOG="$tmp/ftlog" \
+		FAKE_TRACEFS_PIPE="$traces/recorded.trace"
+}
+
+run_fake()
+{
+	local fix=$1 envs=()
+
+	shift
+	while [ "$1" != -- ]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	last_cmd="(fake tracefs $fix ${envs[*]}) pgtfree $*"
+	: >"$tmp/ftlog"
+	mapfile -t base < <(fake_env "$fix")
+	env "${base[@]}" "${envs[@]}" "${wrap[@]}" "$BIN" "$@" \
+		>"$out" 2>"$err" </dev/null
+	rc=$?
+}
+
+# start_fake FIX [VAR=VALUE...] [--] ARGS...: run_fake in the background,
+# pid in $bgpid (set -m: a background job of a script would otherwise
+# ignore SIGINT)
+start_fake()
+{
+	local fix=$1 envs=()
+
+	shift
+	while [[ $1 == *=* ]]; do
+		envs+=("$1")
+		shift
+	done
+	[ "$1" != -- ] || shift
+	last_cmd="(fake tracefs $fix ${envs[*]}, background) pgtfree $*"
+	: >"$tmp/ftlog"
+	: >"$out"
+	mapfile -t base < <(fake_env "$fix")
+	set -m
+	env "${base[@]}" "${envs[@]}" "${wrap[@]}" "$BIN" "$@" >"$out" \
+		2>"$err" </dev/null &
+	bgpid=$!
+	set +m
+	bgpids+=("$bgpid")
+}
+
+# wait_until EXPR: up to 5 s (30 under valgrind)
+wait_until()
+{
+	local i slow=1
+
+	[ ${#wrap[@]} -gt 0 ] && slow=6
+	for ((i = 0; i < 100 * slow; i++)); do
+		eval "$1" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+log_is() { [ "$(cat "$tmp/ftlog")" = "$1" ]; }
+
+# SIGINT ignored on entry (this script a background job of a shell
+# without job control): no child of it can be sent one, as pgtfree keeps
+# a signal ignored on entry ignored
+sigint_ignored=0
+(( 0x$(awk '/^SigIgn:/ { print $2 }' /proc/$$/status) & 2 )) &&
+	sigint_ignored=1
+
+# reap PID: wait for it, killed after 60 s (so that a signal it did not
+# act on fails a check rather than hanging the tests); sets rc.  The
+# watchdog is killed with SIGKILL: a subshell sent SIGTERM before it has
+# reset the traps it inherits would run this script's cleanup.
+reap()
+{
+	local dog
+
+	(sleep 60 && kill -KILL "$1") >/dev/null 2>&1 &
+	dog=$!
+	wait "$1"
+	rc=$?
+	kill -KILL "$dog" 2>/dev/null
+	wait "$dog" 2>/dev/null
+}
+
+# the output has the events of recorded.trace, as --input reads them
+same_as_input()
+{
+	[ "$(jq -c '{callers, batches, e: .summary[0].events,
+		l: .summary[0].lost}' <"$out" 2>&1)" = "$(pg top --input \
+		"$traces/recorded.trace" -J | jq -c '{callers, batches,
+		e: .summary[0].events, l: .summary[0].lost}')" ]
+}
+
+test_top_input()
+{
+	local f=$tmp/top.trace
+
+	run top --input "$traces/recorded.trace"
+	t "top --input recorded: exit 0, no stderr" eval 'status_is 0 && err_empty'
+	tg "top --input recorded: golden table" top-recorded.txt
+	t "top --input recorded: tables fit in 80 columns" \
+		eval '[ "$(awk "{ print length(\$0) }" "$out" | sort -n | tail -1)" -le 80 ]'
+	run top --input "$traces/recorded.trace" -J
+	t "top -J: exit 0, three typed arrays" eval 'status_is 0 && top_typed'
+	t "top -J: values (callers, module, address, batches, sums)" \
+		jq_out "$top_values"
+	tg "top -J: golden" top-recorded.json
+	run top --input "$traces/recorded.trace" -r
+	tg "top -r: golden raw" top-recorded-raw.txt
+	run top --input "$traces/recorded.trace" -r -n
+	t "top -r -n: no headings, a blank line between the tables" \
+		eval 'status_is 0 && out_lines 11 && ! out_has CALLER && [ "$(grep -c "^$" "$out")" -eq 2 ] && sed -n 3p "$out" | grep -qx "alloc_free_one - 12 11 1"'
+	last_cmd="pgtfree top --input - <recorded.trace"
+	pg top --input - <"$traces/recorded.trace" >"$out" 2>"$err"
+	rc=$?
+	tg "top --input - (standard input): the same table" top-recorded.txt
+	run top --input "$traces/recorded.trace" --format json
+	t "top --format json: as -J" jq_out "$top_values"
+
+	run top --input "$traces/tracecmd.trace" -J
+	t "top: trace-cmd report lines, EVENTS DROPPED, other events skipped" \
+		eval 'status_is 0 && jq_out ".summary[0] | .events == 3 and .lost == 5 and .malformed == 0" && jq_out "[.callers[].caller] == [\"alloc_free_one\", \"vmemmap_free\"]"'
+	run top --input "$traces/lost.trace" -J
+	t "top: lost-event lines summed in lost, events still counted" \
+		eval 'status_is 0 && jq_out ".summary[0] | .lost == 42 and .events == 3 and .malformed == 0"'
+	run top --input "$traces/lost.trace"
+	t "top: lost events in the table" \
+		eval 'sed -n 2p "$out" | awk "{ exit \$3 != 42 }"'
+	printf '%s\n' \
+		' a-1 [001] ..... 20.5: pgtable_free_queue: caller=f+0x1/0x2 nr_pages=1 pending=1' \
+		' a-1 [000] ..... 10.25: pgtable_free_queue: caller=f+0x1/0x2 nr_pages=1 pending=2' \
+		' a-1 [001] ..... 15: pgtable_free_sync: caller=f+0x1/0x2 nr_pages=1' >"$f"
+	run top --input "$f" -J
+	t "top: SECONDS from the earliest event to the latest, in any order" \
+		eval 'status_is 0 && jq_out ".summary[0].seconds == 10.25"'
+	run top --input "$traces/lost-unknown.trace" -J
+	t "top: a loss of unknown size: lost null, not a number" \
+		eval 'status_is 0 && jq_out ".summary[0] | .lost == null and .events == 2"'
+
+	run top --input "$traces/recorded.trace" -J
+	t "top: module callers: ttm_unmap_range [ttm] as caller and module" \
+		jq_out '.callers | map(select(.module == "ttm")) == [{"caller": "ttm_unmap_range", "module": "ttm", "frees": 2, "queued": 3, "freed_sync": 0}]'
+	t "top: a bare address is the caller, as printed, no module" \
+		jq_out '.callers | map(select(.caller | startswith("0x"))) == [{"caller": "0xffffffffc0a01234", "module": null, "frees": 2, "queued": 2, "freed_sync": 0}]'
+
+	# malformed lines: skipped and counted, the rest read
+	{
+		cat "$traces/malformed.trace"
+		printf '  bash-312 [001] ...1. 10.7: pgtable_free_queue: caller=x+0x1/0x2 nr_pages=1 pending=1 %05000d\n' 0
+		printf '  bash-312 [001] ...1. 10.8: pgtable_free_\0queue: caller=x+0x1/0x2 nr_pages=1 pending=1\n'
+	} >"$f"
+	run top --input "$f" -J
+	t "top: malformed lines skipped and counted (11), good ones read (2)" \
+		eval 'status_is 0 && err_empty && jq_out ".summary[0] | .malformed == 11 and .events == 2" && jq_out "[.callers[].frees] == [1] and [.batches[].pages] == [1]"'
+	printf 'not a trace\n' >"$f"
+	cat "$traces/malformed.trace" >>"$f"
+	sed -i '/^ *bash-312.*10\.000001/d; /10\.600000/d' "$f"
+	run top --input "$f"
+	t "top: nothing parsable: exit 65, the first bad line named and quoted" \
+		eval "status_is 65 && err_lines 1 && err_has \"$f: no pgtable_free event\" && err_has \"the first (line 1): 'not a trace'\" && err_has '10 malformed lines'"
+	t "top: nothing parsable: the summary still printed" \
+		eval 'sed -n 2p "$out" | awk "{ exit !(\$2 == 0 && \$4 == 10) }"'
+	run top --input "$f" -J
+	t "top -J: nothing parsable: JSON error (65), JSON output" \
+		eval 'status_is 65 && err_json && jq_out ".summary[0].malformed == 10"'
+
+	# empty input, or only headers: nothing to say, not an error
+	run top --input /dev/null
+	t "top: empty input: exit 0, the summary only, 0 events" \
+		eval 'status_is 0 && err_empty && out_lines 2 && sed -n 2p "$out" | grep -Eq "^ *- +0 +0 +0 +-$"'
+	run top --input /dev/null -J
+	t "top -J: empty input: empty arrays, seconds null" \
+		eval 'status_is 0 && top_typed && jq_out ".callers == [] and .batches == [] and .summary[0].seconds == null and .summary[0].events == 0"'
+	grep '^#' "$traces/recorded.trace" >"$f"
+	run top --input "$f" -J
+	t "top: header lines only: as empty, nothing malformed" \
+		eval 'status_is 0 && jq_out ".summary[0] | .events == 0 and .malformed == 0"'
+
+	run top --input "$tmp/no-such-trace"
+	t "top --input missing file: exit 66, named" \
+		eval 'status_is 66 && err_lines 1 && err_has "no-such-trace: No such file"'
+	run top --input "$tmp"
+	t "top --input a directory: exit 66" \
+		eval 'status_is 66 && err_has "is a directory"'
+	cp "$traces/recorded.trace" "$f"
+	chmod 0600 "$f"
+	run_nobody top --input "$f"
+	tn "top --input unreadable: exit 77" \
+		eval 'status_is 77 && err_has "Permission denied"'
+	run_nobody top --input "$traces/recorded.trace" -J
+	tn "top --input needs no root" eval 'status_is 0 && jq_out "$top_values"'
+
+	# a FIFO that stays open: -d ends the reading, SIGINT too
+	rm -f "$tmp/tfifo"
+	mkfifo "$tmp/tfifo"
+	exec 4<>"$tmp/tfifo"
+	cat "$traces/recorded.trace" >&4
+	last_cmd="pgtfree top --input FIFO -d 0.3 -J (killed after 60 s)"
+	timeout -s KILL 60 "${wrap[@]}" "$BIN" top --input "$tmp/tfifo" \
+		-d 0.3 -J >"$out" 2>"$err" </dev/null
+	rc=$?
+	t "top --input FIFO -d 0.3: ends, what was written read" \
+		eval 'status_is 0 && jq_out "$top_values"'
+	cat "$traces/recorded.trace" >&4
+	last_cmd="pgtfree top --input FIFO -J & kill -TERM"
+	"${wrap[@]}" "$BIN" top --input "$tmp/tfifo" -J >"$out" 2>"$err" \
+		</dev/null &
+	bgpid=$!
+	bgpids+=("$bgpid")
+	sleep 1
+	[ ${#wrap[@]} -gt 0 ] && sleep 3
+	kill -TERM "$bgpid"
+	reap "$bgpid"
+	t "top --input FIFO, SIGTERM while it waits: exit 0, what was read" \
+		eval 'status_is 0 && err_empty && jq_out "$top_values"'
+	exec 4>&-
+}
+
+test_top_usage()
+{
+	local a
+
+	for a in "top -d 0" "top -d -1" "top -d abc" "top -d inf" "top -d 1e3" \
+		 "top -d 100000" "top -d" "top --duration=" "top --input" \
+		 "top -i 1" "top -c 1" "top -o CALLER" "top -b" "top -t" \
+		 "top --output-all" "top now" "--format prometheus top" \
+		 "status -d 1" "watch --input x" "drain -d 1" \
+		 "top --input - --sysroot /"; do
+		run $a
+		t "usage error '$a': exit 64, usage on stderr, no stdout" \
+			eval 'status_is 64 && usage_shown && [ ! -s "$out" ]'
+	done
+	run top -d 0.001
+	t "top -d 0.001: the duration is named" \
+		err_has "invalid duration '0.001': use seconds from 0.01 to 86400"
+	run top -J -d x
+	t "top -J -d x: JSON usage error" eval 'status_is 64 && err_json'
+}
+
+# errors before an instance exists; nothing created
+test_top_errors()
+{
+	local r
+
+	mkdir -p "$tmp/emptyroot"
+	run top --sysroot "$fx/nonexistent-root" -d 0.1
+	t "top --sysroot that does not exist: exit 66" status_is 66
+	run top --sysroot "$tmp/emptyroot" -d 0.1
+	t "top --sysroot without sys/kernel: exit 66" \
+		eval 'status_is 66 && err_has "not the root of a system with sysfs"'
+	r=$fx/notracefs
+	rm -rf "$r"
+	mkdir -p "$r/sys/kernel/mm"
+	run top --sysroot "$r" -d 0.1
+	t "top without tracefs (no sys/kernel/tracing): exit 69, one sentence" \
+		eval 'status_is 69 && err_lines 1 && err_has "no tracefs" && err_has CONFIG_TRACING'
+	mkdir -p "$r/sys/kernel/tracing"
+	run top --sysroot "$r" -d 0.1
+	t "top, tracefs not mounted: exit 69, says how to mount it" \
+		eval 'status_is 69 && err_lines 1 && err_has "tracefs is not mounted on $r/sys/kernel/tracing" && err_has "mount -t tracefs nodev /sys/kernel/tracing"'
+	run top --sysroot "$r" -d 0.1 -J
+	t "top -J, tracefs not mounted: JSON error (69), no stdout" \
+		eval 'status_is 69 && err_json && [ ! -s "$out" ]'
+
+	mktrfix noevents
+	rm -r "$fx/noevents/sys/kernel/tracing/events/$tgroup"
+	run top --sysroot "$fx/noevents" -d 0.1
+	t "top on a kernel without the events: exit 69, says so" \
+		eval 'status_is 69 && err_lines 1 && err_has "this kernel has no pgtable_free trace events" && [ -z "$(ls -A "$fx/noevents/sys/kernel/tracing/instances")" ]'
+
+	mktrfix nobody
+	chmod 0700 "$fx/nobody/sys/kernel/tracing"
+	run_nobody top --sysroot "$fx/nobody" -d 0.1
+	tn "top as non-root (tracefs is 0700): exit 77, says root is needed" \
+		eval 'status_is 77 && err_lines 1 && err_has "tracing needs root" && [ -z "$(ls -A "$fx/nobody/sys/kernel/tracing/instances")" ]'
+	run_nobody top --sysroot "$fx/nobody" -d 0.1 -J
+	tn "top as non-root -J: JSON error, code 77" \
+		eval 'status_is 77 && err_json'
+
+	mktrfix unmarked
+	rm "$fx/unmarked/.pgtfree-test-tree"
+	run top --sysroot "$fx/unmarked" -d 0.1
+	t "top, instances/ not on tracefs and no test tree: exit 77, nothing created" \
+		eval 'status_is 77 && err_has "refusing to create an ftrace instance" && err_has "$fx/unmarked/.pgtfree-test-tree" && [ -z "$(ls -A "$fx/unmarked/sys/kernel/tracing/instances")" ]'
+
+	mktrfix symlink
+	r=$fx/symlink/sys/kernel/tracing
+	mv "$r/instances" "$r/real-instances"
+	ln -s real-instances "$r/instances"
+	run top --sysroot "$fx/symlink" -d 0.1
+	t "top, instances/ a symbolic link: exit 77, not followed" \
+		eval 'status_is 77 && err_has "symbolic link" && [ -z "$(ls -A "$r/real-instances")" ]'
+}
+
+# the instance's life on a fake tracefs (the shim stands in for tracefs)
+test_top_live()
+{
+	local r=$fx/live/sys/kernel/tracing inst state sig want
+
+	if [ -z "$shim" ]; then
+		skip "top on a fake tracefs" "no C compiler for tests/fake-tracefs.c"
+		return
+	fi
+	mktrfix live
+	state=$(trstate "$r")
+
+	run_fake live -- top --sysroot "$fx/live" -d 0.3 -J
+	t "top -d 0.3 on a fake tracefs: exit 0, no stderr" \
+		eval 'status_is 0 && err_empty && top_typed'
+	t "top -d: an instance created, then removed with enable 0" \
+		eval '[ "$(sed "s/pgtfree-[0-9]*/pgtfree-PID/" "$tmp/ftlog")" = "mkdir pgtfree-PID
+rmdir pgtfree-PID enable=0" ] && [ -z "$(ls -A "$r/instances")" ]'
+	t "top -d: the top-level tracing files untouched" \
+		eval '[ "$(trstate "$r")" = "$state" ]'
+	t "top -d: read through the instance's trace_pipe: the tables of --input" \
+		same_as_input
+	t "top -d 0.3: seconds is the time traced" \
+		jq_out '.summary[0].seconds >= 0.29 and .summary[0].seconds < 5'
+
+	# while it runs: its own instance, only its events enabled
+	start_fake live top --sysroot "$fx/live" -d 60 -J
+	inst=$r/instances/pgtfree-$bgpid
+	wait_until '[ "$(cat "$inst/events/$tgroup/enable" 2>/dev/null)" = 1 ]'
+	t "top running: instances/pgtfree-PID exists, its enable written 1" \
+		eval '[ "$(cat "$inst/events/$tgroup/enable")" = 1 ] && [ "$(cat "$r/events/$tgroup/enable")" = 0 ]'
+	kill -KILL "$bgpid" 2>/dev/null
+	wait "$bgpid" 2>/dev/null
+	rm -rf "$inst"
+
+	# a signal before anything was read: trace_pipe is read after the
+	# events are disabled (the shim stops pgtfree after its mkdir)
+	start_fake live FAKE_TRACEFS_STOP=1 -- top --sysroot "$fx/live" -J
+	wait_until '[[ $(ps -o stat= -p "$bgpid") == T* ]]'
+	kill -TERM "$bgpid"
+	kill -CONT "$bgpid"
+	reap "$bgpid"
+	t "top: SIGTERM before a read: what trace_pipe holds is read after disabling" \
+		eval 'status_is 0 && same_as_input && log_is "mkdir pgtfree-$bgpid
+rmdir pgtfree-$bgpid enable=0"'
+
+	# every way out: signals mid-run
+	for sig in INT TERM HUP; do
+		if [ "$sig" = INT ] && [ $sigint_ignored -eq 1 ]; then
+			skip "top: SIGINT -> exit 0, the tables printed" \
+				"SIGINT ignored on entry to the tests"
+			skip "top: SIGINT -> disabled (0) and removed" \
+				"SIGINT ignored on entry to the tests"
+			continue
+		fi
+		start_fake live top --sysroot "$fx/live" -J
+		inst=$r/instances/pgtfree-$bgpid
+		wait_until '[ "$(cat "$inst/events/$tgroup/enable" 2>/dev/null)" = 1 ]'
+		sleep 0.2
+		kill -"$sig" "$bgpid" 2>/dev/null
+		reap "$bgpid"
+		last_cmd="pgtfree top on a fake tracefs & kill -$sig"
+		want="mkdir pgtfree-$bgpid
+rmdir pgtfree-$bgpid enable=0"
+		t "top: SIG$sig -> exit 0, the tables printed" \
+			eval 'status_is 0 && err_empty && same_as_input'
+		t "top: SIG$sig -> disabled (0) and removed, top level untouched" \
+			eval 'log_is "$want" && [ ! -e "$inst" ] && [ "$(trstate "$r")" = "$state" ]'
+		rm -rf "$inst"	# no failure above for the checks below
+	done
+
+	# a trace_pipe never empty (a /dev/zero node): ppoll() always finds
+	# it ready and returns leaving the signal pending; it is seen anyway
+	if [ "$(id -u)" -eq 0 ]; then
+		start_fake live FAKE_TRACEFS_PIPE=zero -- top --sysroot "$fx/live" -J
+		inst=$r/instances/pgtfree-$bgpid
+		wait_until '[ "$(cat "$inst/events/$tgroup/enable" 2>/dev/null)" = 1 ]'
+		sleep 0.5
+		kill -TERM "$bgpid"
+		reap "$bgpid"
+		last_cmd="pgtfree top, trace_pipe never empty & kill -TERM"
+		t "top: SIGTERM while trace_pipe is never empty: ends, removed" \
+			eval 'status_is 65 && jq_out ".summary[0] | .events == 0 and .malformed == 1" && log_is "mkdir pgtfree-$bgpid
+rmdir pgtfree-$bgpid enable=0"'
+		rm -rf "$inst"
+	else
+		skip "top: SIGTERM while trace_pipe is never empty" "needs root (mknod)"
+	fi
+
+	# errors after the instance exists: disabled and removed all the same
+	run_fake live FAKE_TRACEFS_PIPE=none -- top --sysroot "$fx/live" -d 5
+	t "top, the instance has no trace_pipe: exit 1, named; removed" \
+		eval 'status_is 1 && err_has "trace_pipe: No such file" && [ "$(sed "s/pgtfree-[0-9]*/I/" "$tmp/ftlog")" = "mkdir I
+rmdir I enable=0" ] && [ -z "$(ls -A "$r/instances")" ]'
+	run_fake live FAKE_TRACEFS_PIPE=dir -- top --sysroot "$fx/live" -d 5
+	t "top, trace_pipe cannot be read: exit 1; disabled and removed" \
+		eval 'status_is 1 && err_has "cannot read: Is a directory" && [ "$(sed "s/pgtfree-[0-9]*/I/" "$tmp/ftlog")" = "mkdir I
+rmdir I enable=0" ] && [ -z "$(ls -A "$r/instances")" ]'
+	mktrfix noev
+	rm -r "$fx/noev/sys/kernel/tracing/events/$tgroup"
+	run_fake noev -- top --sysroot "$fx/noev" -d 5
+	t "top on a kernel without the events: no instance made at all" \
+		eval 'status_is 69 && [ ! -s "$tmp/ftlog" ]'
+	run_fake live FAKE_TRACEFS_NOEVENTS=1 -- top --sysroot "$fx/live" -d 5
+	t "top, no events in the new instance: exit 69; removed" \
+		eval 'status_is 69 && err_has "no pgtable_free trace events" && [ "$(sed "s/pgtfree-[0-9]*/I/" "$tmp/ftlog")" = "mkdir I
+rmdir I enable=-" ] && [ -z "$(ls -A "$r/instances")" ]'
+
+	# the instance exists already: 73, and it is not ours to remove
+	last_cmd="(fake tracefs, instances/pgtfree-PID made first) pgtfree top"
+	: >"$tmp/ftlog"
+	mapfile -t base < <(fake_env live)
+	bash -c 'mkdir "$1/pgtfree-$$" && shift && exec "$@"' _ "$r/instances" \
+		env "${base[@]}" "${wrap[@]}" "$BIN" top --sysroot "$fx/live" \
+		-d 5 >"$out" 2>"$err" </dev/null
+	rc=$?
+	t "top, instances/pgtfree-PID exists: exit 73, says how to remove it, left alone" \
+		eval 'status_is 73 && err_lines 1 && err_has "already exists" && err_has "rmdir $r/instances/pgtfree-" && [ -n "$(ls -A "$r/instances")" ] && [ ! -s "$tmp/ftlog" ]'
+	rm -rf "$r/instances"/pgtfree-*
+
+	# tracefs where debugfs has it, when /sys/kernel/tracing is empty
+	mktrfix dbg debug/tracing
+	ftdir=debug/tracing run_fake dbg -- top --sysroot "$fx/dbg" -d 0.2 -J
+	t "top finds tracefs at /sys/kernel/debug/tracing" \
+		eval 'status_is 0 && jq_out ".summary[0].events == 24" && [ "$(wc -l <"$tmp/ftlog")" -eq 2 ]'
+}
+
+# the running kernel's tracefs, mounted in a private mount namespace
+rtroot=
+rtgroup_made=0
+rt_pids=()
+
+rt()
+{
+	unshare -m --propagation private sh -c \
+		'mount -t tracefs nodev "$1" && shift && exec "$@"' _ \
+		"$rtroot/sys/kernel/tracing" "$@"
+}
+
+rt_cleanup()
+{
+	local p T=$rtroot/sys/kernel/tracing
+
+	[ -n "$rtroot" ] || return 0
+	for p in "${rt_pids[@]}"; do
+		rt sh -c '[ ! -d "$1" ] || rmdir "$1"' _ \
+			"$T/instances/pgtfree-$p" 2>/dev/null
+	done
+	if [ $rtgroup_made -eq 1 ]; then
+		# the group is the tests' own: enabled at the top level only by
+		# a broken pgtfree, and it cannot be removed while enabled
+		rt sh -c "echo 0 >'$T/events/$tgroup/enable';
+			echo '-:$tgroup/pgtable_free_queue' >>'$T/uprobe_events'" \
+			2>/dev/null
+		rtgroup_made=0
+	fi
+}
+
+# the top-level state a trace could change, and the instances
+rtstate()
+{
+	local T=$rtroot/sys/kernel/tracing
+
+	rt sh -c 'cd "$1" && cat tracing_on current_tracer set_event \
+		events/enable && { [ ! -d events/pgtable_free ] ||
+		cat events/pgtable_free/enable; } && ls -A instances' _ "$T"
+}
+
+test_top_tracefs()
+{
+	local T entry off target real=0 state sig
+
+	if [ "${PGTFREE_TEST_TRACEFS:-1}" = 0 ]; then
+		skip "top on the kernel's tracefs" "PGTFREE_TEST_TRACEFS=0"
+		return
+	fi
+	rtroot=$tmp/rt
+	T=$rtroot/sys/kernel/tracing
+	mkdir -p "$T"
+	if [ "$(id -u)" -ne 0 ] || ! rt test -d "$T/instances" 2>/dev/null; then
+		skip "top on the kernel's tracefs" "needs root, unshare -m and a kernel with tracefs"
+		rtroot=
+		return
+	fi
+	state=$(rtstate)
+	if rt test -d "$T/events/$tgroup"; then
+		real=1	# a kernel with the events: use them
+	else
+		run_rt top --sysroot "$rtroot" -d 0.1
+		t "tracefs: a kernel without the events: exit 69, no instance" \
+			eval 'status_is 69 && err_has "this kernel has no pgtable_free trace events" && [ "$(rtstate)" = "$state" ]'
+		# a uprobe event in the group, on a file nobody else runs
+		target=$tmp/uprobe-target
+		cp /bin/true "$target"
+		off=$(uprobe_offset "$target")
+		if [ -z "$off" ] || ! rt sh -c "echo 'p:$tgroup/pgtable_free_queue $target:$off' >>'$T/uprobe_events'" 2>/dev/null; then
+			skip "top on the kernel's tracefs: an instance's life" \
+				"no uprobe events (or readelf) to make a pgtable_free group"
+			return
+		fi
+		rtgroup_made=1
+		state=$(rtstate)
+	fi
+
+	start_rt top --sysroot "$rtroot" -d 3 -J
+	wait_until '[ "$(rt cat "$T/instances/pgtfree-$bgpid/events/$tgroup/enable" 2>/dev/null)" = 1 ]'
+	t "tracefs: top running: its instance, its events enabled there only" \
+		eval '[ "$(rt cat "$T/instances/pgtfree-$bgpid/events/$tgroup/enable")" = 1 ] && [ "$(rt cat "$T/events/$tgroup/enable")" = 0 ]'
+	[ $real -eq 0 ] && "$target" && "$target"
+	reap "$bgpid"
+	if [ $real -eq 0 ]; then
+		# the uprobe's lines are not pgtable_free_queue's: malformed
+		t "tracefs: top -d 3 read the instance's trace_pipe (2 uprobe lines)" \
+			eval 'status_is 65 && err_json && jq_out ".summary[0] | .malformed == 2 and .events == 0"'
+	else
+		t "tracefs: top -d 3: exit 0" eval 'status_is 0 && top_typed'
+	fi
+	t "tracefs: top -d 3: instance removed, state as before" \
+		eval '[ "$(rtstate)" = "$state" ]'
+
+	for sig in INT TERM; do
+		if [ "$sig" = INT ] && [ $sigint_ignored -eq 1 ]; then
+			skip "tracefs: SIGINT" "SIGINT ignored on entry to the tests"
+			continue
+		fi
+		start_rt top --sysroot "$rtroot" -J
+		wait_until '[ "$(rt cat "$T/instances/pgtfree-$bgpid/events/$tgroup/enable" 2>/dev/null)" = 1 ]'
+		sleep 0.3
+		kill -"$sig" "$bgpid"
+		reap "$bgpid"
+		last_cmd="(kernel's tracefs) pgtfree top & kill -$sig"
+		t "tracefs: SIG$sig -> exit 0, instance removed, state as before" \
+			eval 'status_is 0 && top_typed && [ "$(rtstate)" = "$state" ]'
+	done
+
+	last_cmd="(kernel's tracefs, nobody) pgtfree top"
+	if [ $nobody_ok -eq 1 ]; then
+		rt "${as_nobody[@]}" "${wrap[@]}" "$BIN" top --sysroot "$rtroot" \
+			-d 1 >"$out" 2>"$err" </dev/null
+		rc=$?
+	fi
+	tn "tracefs: top as non-root: exit 77, nothing changed" \
+		eval 'status_is 77 && err_has "tracing needs root" && [ "$(rtstate)" = "$state" ]'
+	rt_cleanup
+}
+
+# the file offset of the entry point of the ELF file $1 (for a uprobe)
+uprobe_offset()
+{
+	local entry type o v fs ms flags rest
+
+	entry=$(readelf -h "$1" 2>/dev/null |
+		awk '/Entry point address/ { print $4 }')
+	[ -n "$entry" ] || return 0
+	readelf -lW "$1" 2>/dev/null |
+	while read -r type o v _ fs ms flags rest; do
+		[ "$type" = LOAD ] && [[ $flags$rest == *E* ]] || continue
+		if ((entry >= v && entry < v + fs)); then
+			printf '0x%x\n' $((entry - v + o))
+			break
+		fi
+	done
+}
+
+run_rt()
+{
+	last_cmd="(kernel's tracefs) pgtfree $*"
+	rt "${wrap[@]}" "$BIN" "$@" >"$out" 2>"$err" </dev/null
+	rc=$?
+}
+
+# unshare, sh and pgtfree exec one another: $bgpid is pgtfree's
+start_rt()
+{
+	last_cmd="(kernel's tracefs, background) pgtfree $*"
+	: >"$out"
+	set -m
+	unshare -m --propagation private sh -c \
+		'mount -t tracefs nodev "$1" && shift && exec "$@"' _ \
+		"$rtroot/sys/kernel/tracing" "${wrap[@]}" "$BIN" "$@" \
+		>"$out" 2>"$err" </dev/null &
+	bgpid=$!
+	set +m
+	bgpids+=("$bgpid")
+	rt_pids+=("$bgpid")
+}
+
+# top -l drives the man page's TOP COLUMNS
+test_top_drift()
+{
+	local man=$src/pgtfree.8
+
+	pg top -l -n -r | awk '{ print $1 }' >"$tmp/top.names"
+	awk '/^\.SH / { sec = $0 } prev == ".TP" && sec == ".SH \"TOP COLUMNS\"" {
+		print $2 } { prev = $0 }' "$man" >"$tmp/man.top"
+	diff "$tmp/top.names" "$tmp/man.top" >"$out"
+	last_cmd="compare pgtfree top -l with TOP COLUMNS of pgtfree.8"
+	rc=0
+	: >"$err"
+	t "man TOP COLUMNS: the columns of pgtfree top -l, in their order" \
+		eval '[ ! -s "$out" ] && [ "$(wc -l <"$tmp/top.names")" -eq 20 ]'
+	run top -l -J
+	t "top -l -J: name, table and description of each column" \
+		jq_out '.columns | length == 20 and .[0] == {"name": "SECONDS", "table": "summary", "description": .[0].description} and ([.[].table] | unique == ["batches", "callers", "summary"])'
+	pg top --input "$traces/recorded.trace" -J |
+		jq -r '.[] | .[0] | keys_unsorted[]' >"$tmp/top.keys"
+	pg top -l -n -r | awk '{ print tolower($1) }' >"$tmp/top.lnames"
+	last_cmd="compare the JSON keys of top with top -l"
+	t "top -J keys == top -l names in lower case, in their order" \
+		eval 'diff "$tmp/top.keys" "$tmp/top.lnames" >"$out"; [ ! -s "$out" ]'
+	t "completion: top and its options" \
+		eval 'bash -c "source \"$src/pgtfree.bash-completion\"; COMP_WORDS=(pgtfree top -); COMP_CWORD=2; _pgtfree; printf \"%s\n\" \"\${COMPREPLY[@]}\"" | grep -qx -- --input'
+}
+
+# random lines into the parser: never a crash, exit 0 or 65, JSON parses
+test_top_fuzz()
+{
+	local secs=${FUZZ_SECONDS:-5} f=$tmp/fuzz.trace deadline tries=0
+	local bad=0
+
+	deadline=$((${EPOCHREALTIME/./} + secs * 1000000))
+	while [ "${EPOCHREALTIME/./}" -lt $deadline ] && [ $bad -eq 0 ]; do
+		tries=$((tries + 1))
+		awk -v seed="$RANDOM$tries" '
+		BEGIN { srand(seed); cs = "0123456789x:+/=[] .-_abcdefgpqrstuvwxyz" }
+		/^#/ { next }
+		{
+			s = $0
+			for (k = int(rand() * 4); k > 0; k--) {
+				i = 1 + int(rand() * length(s))
+				r = rand()
+				if (r < 0.4)
+					s = substr(s, 1, i - 1) substr(cs, 1 + int(rand() * length(cs)), 1) substr(s, i + 1)
+				else if (r < 0.7)
+					s = substr(s, 1, i - 1) substr(s, i + 1 + int(rand() * 8))
+				else
+					s = substr(s, 1, i)
+			}
+			print s
+		}' "$traces/recorded.trace" >"$f"
+		head -c $((RANDOM % 300)) /dev/urandom >>"$f"
+		last_cmd="pgtfree top --input fuzz.trace -J (try $tries)"
+		pg top --input "$f" -J >"$out" 2>"$err" </dev/null
+		rc=$?
+		if { [ "$rc" -ne 0 ] && [ "$rc" -ne 65 ]; } || ! top_typed ||
+		   { [ -s "$err" ] && ! err_json; }; then
+			bad=1
+			cp "$f" "$tmp/fuzz.trace.bad"
+		fi
+	done
+	echo "# top fuzz: $tries inputs in ${secs}s"
+	if [ $bad -eq 0 ]; then
+		ok "top fuzz: $tries mutated traces: exit 0 or 65, JSON parses"
+	else
+		notok "top fuzz: mutated traces: exit 0 or 65, JSON parses"
+		show
+		head -c 2000 "$tmp/fuzz.trace.bad" | sed 's/^/# /'
+	fi
+}
+
+test_top()
+{
+	if [ -z "$shim" ] && command -v "${CC:-cc}" >/dev/null; then
+		"${CC:-cc}" -shared -fPIC -O1 -Wall -Wno-format-truncation \
+			-o "$tmp/fake-tracefs.so" "$here/fake-tracefs.c" -ldl &&
+			shim=$tmp/fake-tracefs.so
+	fi
+	test_top_input
+	test_top_usage
+	test_top_errors
+	test_top_live
+	test_top_tracefs
+	test_top_drift
+	test_top_fuzz
+}
+
 suite()
 {
 	setup_fixtures
@@ -1372,6 +2120,7 @@ suite()
 	test_drift
 	[ -z "$pfx" ] && test_manpage
 	test_fuzz
+	test_top
 }
 
 # ---------------------------------------------------------------- main
