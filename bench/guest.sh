@@ -16,11 +16,15 @@ sys=/sys/kernel/mm/pgtable_free
 hooks=/sys/kernel/debug/pgtable_free/test
 
 : "${COST_REPS:=15}" "${COST_ALLOC_FREE_N:=1000}" "${COST_VMAP_HUGE_N:=200}"
-: "${BURST_SIZES:=1 10 100 1000 10000}" "${BURST_REPS:=5}"
+: "${BURST_SIZES:=1 10 100 1000}" "${BURST_REPS:=5}"
 : "${BURST_VMAP_REPS:=3}"
 : "${LAT_N:=1000}" "${LAT_BURSTS:=20}"
 : "${CONTEND_N:=600}" "${CONTEND_REPS:=8}"
 : "${STATUS_RUNS:=50}" "${WATCH_SECS:=10}"
+: "${PRICE_N:=10000}" "${PRICE_REPS:=3}" "${PRICE_COSTS:=0 1 10 100}"
+: "${WINDOW_REPS:=3}" "${WINDOWS:=0 10}"
+: "${TRACE_N:=2000}" "${TRACE_REPS:=7}"
+: "${QUEUE_N:=100000}" "${QUEUE_REPS:=5}"
 
 fail() { echo "bench guest: $*" >&2; exit 1; }
 
@@ -61,6 +65,20 @@ main)
 		step bursts_vmap_huge "$bin" bursts vmap_huge "$BURST_VMAP_REPS" $BURST_SIZES
 	fi
 	step latency_alloc_free "$bin" latency alloc_free "$LAT_N" "$LAT_BURSTS"
+	# A priced invalidation and the batching window, with one fake SVA
+	# address space bound: async against sync, ours against mainline's.
+	[ -w $hooks/sva_bind ] || fail "$hooks/sva_bind missing: kernel built without CONFIG_IOMMU_SVA"
+	echo 1 >$hooks/sva_bind
+	for hook in alloc_free vmap_huge; do
+		[ -w $hooks/$hook ] || continue
+		# shellcheck disable=SC2086 # the costs and windows are words
+		step price_$hook "$bin" price $hook "$PRICE_N" "$PRICE_REPS" $PRICE_COSTS
+		# shellcheck disable=SC2086
+		step window_$hook "$bin" window $hook "$PRICE_N" "$WINDOW_REPS" $WINDOWS
+	done
+	echo 0 >$hooks/sva_bind
+	step trace_alloc_free "$bin" trace alloc_free "$TRACE_N" "$TRACE_REPS"
+	step queues "$bin" queues "$QUEUE_N" "$QUEUE_REPS"
 	step contend_async "$bin" contend alloc_free "$CONTEND_N" "$CONTEND_REPS" async
 	step contend_sync "$bin" contend alloc_free "$CONTEND_N" "$CONTEND_REPS" sync
 	step pgtfree_status "$bin" exec-time "$STATUS_RUNS" pgtfree status

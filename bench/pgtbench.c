@@ -12,6 +12,10 @@
  *   pgtbench bursts HOOK REPS SIZE...   batches per burst: async, hold, sync
  *   pgtbench latency HOOK N BURSTS      write return -> stats/pending == 0
  *   pgtbench contend HOOK N REPS [MODE] frees from every CPU at once vs one
+ *   pgtbench price HOOK N REPS US...    a priced invalidation, async vs sync
+ *   pgtbench window HOOK N REPS MS...   batching windows, 0 = mainline's
+ *   pgtbench trace HOOK N REPS          the free path, events off vs on
+ *   pgtbench queues N REPS              queue designs, in-kernel (queue_bench)
  *   pgtbench exec-time REPS CMD...      wall time of a command
  *   pgtbench cpu-time SECS CMD...       CPU time of a command run for SECS
  *
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -1257,10 +1262,422 @@ static int cmd_env(int argc, char **argv)
 	return 0;
 }
 
+/* ---- price, window, trace: one burst, measured whole ---- */
+
+#define TRACE_ENABLE	"/sys/kernel/tracing/events/pgtable_free/enable"
+
+static void write_ul(const char *path, unsigned long v)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lu", v);
+	write_str(path, num);
+}
+
+/* Reads stats/pending every 200 us while a burst runs: its highest value. */
+struct sampler {
+	pthread_t thread;
+	volatile bool stop;
+	unsigned long max;
+};
+
+static void *sampler_fn(void *arg)
+{
+	struct sampler *s = arg;
+	int fd = open_or_die(SYS "/stats/pending", O_RDONLY);
+	unsigned long v;
+
+	while (!s->stop) {
+		v = read_fd_ul(fd, "stats/pending");
+		if (v > s->max)
+			s->max = v;
+		usleep(200);
+	}
+	close(fd);
+	return NULL;
+}
+
+struct burst {
+	double writer_ns_per_free;	/* the write alone */
+	double total_ns_per_free;	/* write start until pending reads 0 */
+	double latency_ns;		/* write return until pending reads 0 */
+	double pages, batches, invalidations, pages_per_batch, pending_max;
+};
+
+/*
+ * One burst of @n frees through the hook at @path, from an empty list:
+ * pages counts stats/queued and stats/freed_sync, so both modes compare.
+ */
+static struct burst run_burst(const char *path, unsigned long n, int pending_fd)
+{
+	unsigned long q0, s0, b0, i0;
+	struct sampler smp = { 0 };
+	struct burst b;
+	uint64_t t0, t1, t2;
+
+	settle(pending_fd);
+	q0 = stat_ul("queued");
+	s0 = stat_ul("freed_sync");
+	b0 = stat_ul("batches");
+	i0 = stat_ul("invalidations");
+	if (pthread_create(&smp.thread, NULL, sampler_fn, &smp))
+		die("pthread_create failed");
+	t0 = now_ns();
+	t1 = t0 + timed_hook_write(path, n);
+	t2 = wait_empty(pending_fd, NULL, NULL);
+	smp.stop = true;
+	pthread_join(smp.thread, NULL);
+	/* The batch that emptied the list has counted itself once a drain can run. */
+	drain();
+	b.pages = stat_ul("queued") - q0 + stat_ul("freed_sync") - s0;
+	b.batches = stat_ul("batches") - b0;
+	b.invalidations = stat_ul("invalidations") - i0;
+	if (b.pages < n)
+		die("%s %lu: only %.0f kernel page tables freed", path, n, b.pages);
+	b.writer_ns_per_free = (double)(t1 - t0) / b.pages;
+	b.total_ns_per_free = (double)(t2 - t0) / b.pages;
+	b.latency_ns = t2 > t1 ? (double)(t2 - t1) : 0;
+	b.pages_per_batch = b.batches ? b.pages / b.batches : b.pages;
+	b.pending_max = smp.max;
+	return b;
+}
+
+struct burst_series {
+	double *v[9];
+	size_t n;
+};
+
+static const char *const burst_keys[9] = {
+	"writer_ns_per_free", "total_ns_per_free", "latency_ns", "pages",
+	"batches", "invalidations", "pages_per_batch", "pending_max_seen",
+	"wait_max_ms",
+};
+
+static void series_init(struct burst_series *s, size_t reps)
+{
+	for (int k = 0; k < 9; k++) {
+		s->v[k] = calloc(reps, sizeof(double));
+		if (!s->v[k])
+			die("out of memory");
+	}
+	s->n = 0;
+}
+
+static void series_add(struct burst_series *s, struct burst b, double wait_ms)
+{
+	double vals[9] = { b.writer_ns_per_free, b.total_ns_per_free,
+			   b.latency_ns, b.pages, b.batches, b.invalidations,
+			   b.pages_per_batch, b.pending_max, wait_ms };
+
+	for (int k = 0; k < 9; k++)
+		s->v[k][s->n] = vals[k];
+	s->n++;
+}
+
+/* Median, min and max of each figure; wait_max_ms only where measured. */
+static void jseries(const char *key, struct burst_series *s, bool wait)
+{
+	jopen(key);
+	for (int k = 0; k < 9; k++) {
+		struct summary m = summarize(s->v[k], s->n);
+		char name[64];
+
+		if (k == 8 && !wait)
+			continue;
+		snprintf(name, sizeof(name), "%s_median", burst_keys[k]);
+		jnum(name, m.median >= 100 ? (double)round_ll(m.median) : m.median);
+		snprintf(name, sizeof(name), "%s_min", burst_keys[k]);
+		jnum(name, m.min >= 100 ? (double)round_ll(m.min) : m.min);
+		snprintf(name, sizeof(name), "%s_max", burst_keys[k]);
+		jnum(name, m.max >= 100 ? (double)round_ll(m.max) : m.max);
+	}
+	jclose();
+}
+
+/* A ratio per repetition, then its median, min and max. */
+static void jratio(const char *key, const double *num, const double *den, size_t n)
+{
+	double *r = calloc(n, sizeof(double));
+	struct summary m;
+	char name[96];
+
+	if (!r)
+		die("out of memory");
+	for (size_t i = 0; i < n; i++)
+		r[i] = den[i] ? num[i] / den[i] : 0;
+	m = summarize(r, n);
+	snprintf(name, sizeof(name), "%s_median", key);
+	jnum(name, m.median);
+	snprintf(name, sizeof(name), "%s_min", key);
+	jnum(name, m.min);
+	snprintf(name, sizeof(name), "%s_max", key);
+	jnum(name, m.max);
+	free(r);
+}
+
+static unsigned long arg_ul0(const char *s, const char *what)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end)
+		die("bad %s: %s", what, s);
+	return v;
+}
+
+/*
+ * price HOOK N REPS COST_US...: with the fake SVA address spaces bound,
+ * each invalidation busy-waits COST_US per address space; bursts of N
+ * frees in async and sync mode, alternating, REPS times per cost.
+ */
+static int cmd_price(int argc, char **argv)
+{
+	unsigned long n, reps, mms;
+	const char *path;
+	int pending_fd;
+
+	if (argc < 5)
+		die("usage: price HOOK N REPS COST_US...");
+	path = hook_path(argv[1]);
+	n = arg_ul(argv[2], "N");
+	reps = arg_ul(argv[3], "REPS");
+	mms = read_hook(HOOKS "/sva_bind");
+	if (!mms)
+		die("price: no fake SVA address space bound (write N to %s/sva_bind)", HOOKS);
+	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
+
+	jopen(NULL);
+	jstr("hook", argv[1]);
+	jnum("frees_per_burst", n);
+	jnum("reps", reps);
+	jnum("sva_mms", mms);
+	jarr_open("rows");
+	for (int c = 4; c < argc; c++) {
+		unsigned long cost = arg_ul0(argv[c], "COST_US");
+		struct burst_series as, sy;
+
+		series_init(&as, reps);
+		series_init(&sy, reps);
+		write_ul(HOOKS "/sva_cost_us", cost);
+		for (unsigned long r = 0; r < reps; r++) {
+			for (int i = 0; i < 2; i++) {
+				bool sync = (i + r) & 1;
+
+				set_mode(sync ? "sync" : "async");
+				series_add(sync ? &sy : &as,
+					   run_burst(path, n, pending_fd), 0);
+			}
+		}
+		set_mode("async");
+		jopen(NULL);
+		jnum("cost_us", cost);
+		jseries("async", &as, false);
+		jseries("sync", &sy, false);
+		jratio("ratio_sync_over_async_total", sy.v[1], as.v[1], reps);
+		jratio("ratio_sync_over_async_writer", sy.v[0], as.v[0], reps);
+		jclose();
+	}
+	write_ul(HOOKS "/sva_cost_us", 0);
+	jarr_close();
+	jclose();
+	jend();
+	return 0;
+}
+
+/*
+ * window HOOK N REPS MS...: async bursts of N frees with each batching
+ * window in turn (0 is mainline's: the work item queued at once).
+ */
+static int cmd_window(int argc, char **argv)
+{
+	unsigned long n, reps, orig;
+	int nw = argc - 4, pending_fd;
+	struct burst_series *s;
+	const char *path;
+
+	if (argc < 5)
+		die("usage: window HOOK N REPS MS...");
+	path = hook_path(argv[1]);
+	n = arg_ul(argv[2], "N");
+	reps = arg_ul(argv[3], "REPS");
+	orig = read_hook(HOOKS "/window_ms");
+	s = calloc(nw, sizeof(*s));
+	if (!s)
+		die("out of memory");
+	for (int w = 0; w < nw; w++)
+		series_init(&s[w], reps);
+	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
+	set_mode("async");
+	for (unsigned long r = 0; r < reps; r++) {
+		for (int i = 0; i < nw; i++) {
+			int w = (i + r) % nw;
+			struct burst b;
+
+			write_ul(HOOKS "/window_ms", arg_ul0(argv[4 + w], "MS"));
+			write_ul(HOOKS "/wait_max_ms", 0);
+			b = run_burst(path, n, pending_fd);
+			series_add(&s[w], b, read_hook(HOOKS "/wait_max_ms"));
+		}
+	}
+	write_ul(HOOKS "/window_ms", orig);
+
+	jopen(NULL);
+	jstr("hook", argv[1]);
+	jnum("frees_per_burst", n);
+	jnum("reps", reps);
+	jnum("sva_mms", read_hook(HOOKS "/sva_bind"));
+	jnum("sva_cost_us", read_hook(HOOKS "/sva_cost_us"));
+	jarr_open("rows");
+	for (int w = 0; w < nw; w++) {
+		jopen(NULL);
+		jnum("window_ms", arg_ul0(argv[4 + w], "MS"));
+		jseries("async", &s[w], true);
+		jclose();
+	}
+	jarr_close();
+	jclose();
+	jend();
+	return 0;
+}
+
+/*
+ * trace HOOK N REPS: the free path with the pgtable_free events off and
+ * on, alternating: ns per free of the write (the queueing, in async mode).
+ */
+static int cmd_trace(int argc, char **argv)
+{
+	unsigned long n, reps;
+	struct burst_series off, on;
+	const char *path;
+	int pending_fd;
+
+	if (argc != 4)
+		die("usage: trace HOOK N REPS");
+	path = hook_path(argv[1]);
+	n = arg_ul(argv[2], "N");
+	reps = arg_ul(argv[3], "REPS");
+	if (access(TRACE_ENABLE, W_OK))
+		die("trace: %s: %s (tracefs not mounted, or no pgtable_free events)",
+		    TRACE_ENABLE, strerror(errno));
+	series_init(&off, reps);
+	series_init(&on, reps);
+	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
+	set_mode("async");
+	for (unsigned long r = 0; r < reps; r++) {
+		for (int i = 0; i < 2; i++) {
+			bool enable = (i + r) & 1;
+
+			write_str(TRACE_ENABLE, enable ? "1" : "0");
+			series_add(enable ? &on : &off,
+				   run_burst(path, n, pending_fd), 0);
+		}
+	}
+	write_str(TRACE_ENABLE, "0");
+	/* Empty the buffer the events filled. */
+	close(open_or_die("/sys/kernel/tracing/trace", O_WRONLY | O_TRUNC));
+
+	jopen(NULL);
+	jstr("hook", argv[1]);
+	jnum("frees_per_burst", n);
+	jnum("reps", reps);
+	jseries("events_off", &off, false);
+	jseries("events_on", &on, false);
+	jratio("ratio_on_over_off_writer", on.v[0], off.v[0], reps);
+	jclose();
+	jend();
+	return 0;
+}
+
+/*
+ * queues N REPS: the in-kernel queue benchmark (test hook queue_bench),
+ * each design with and without counters, on one CPU and on all at once.
+ */
+static const char *const qb_designs[] = { "spin", "llist", "percpu" };
+#define NR_QB	3
+
+static void qb_one(const char *design, int counters, unsigned long n,
+		   long cpus, double *enq_ps, double *take_ns, double *wall_ns)
+{
+	char cmd[96], buf[256], *p;
+	ssize_t len;
+	int fd;
+
+	snprintf(cmd, sizeof(cmd), "%s %d %lu %ld", design, counters, n, cpus);
+	write_str(HOOKS "/queue_bench", cmd);
+	fd = open_or_die(HOOKS "/queue_bench", O_RDONLY);
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		die("queue_bench: no result for '%s'", cmd);
+	buf[len] = '\0';
+	p = strstr(buf, "enqueue_ps=");
+	if (!p || sscanf(p, "enqueue_ps=%lf wall_ns=%lf take_ns=%lf",
+			 enq_ps, wall_ns, take_ns) != 3)
+		die("queue_bench: cannot parse '%s'", buf);
+}
+
+static int cmd_queues(int argc, char **argv)
+{
+	long all = sysconf(_SC_NPROCESSORS_ONLN);
+	long cpus_list[2] = { 1, all };
+	unsigned long n, reps;
+	double *e[2][NR_QB][2], *t[2][NR_QB][2], wall;
+
+	if (argc != 3)
+		die("usage: queues N REPS");
+	n = arg_ul(argv[1], "N");
+	reps = arg_ul(argv[2], "REPS");
+	for (int c = 0; c < 2; c++)
+		for (int d = 0; d < NR_QB; d++)
+			for (int k = 0; k < 2; k++) {
+				e[c][d][k] = calloc(reps, sizeof(double));
+				t[c][d][k] = calloc(reps, sizeof(double));
+				if (!e[c][d][k] || !t[c][d][k])
+					die("out of memory");
+			}
+	/* Every combination once per repetition, the order rotating. */
+	for (unsigned long r = 0; r < reps; r++)
+		for (int i = 0; i < 2 * NR_QB * 2; i++) {
+			int j = (i + r) % (2 * NR_QB * 2);
+			int c = j / (NR_QB * 2), d = j / 2 % NR_QB, k = j % 2;
+
+			qb_one(qb_designs[d], k, n, cpus_list[c], &e[c][d][k][r],
+			       &t[c][d][k][r], &wall);
+		}
+
+	jopen(NULL);
+	jnum("enqueues_per_cpu", n);
+	jnum("reps", reps);
+	jarr_open("rows");
+	for (int c = 0; c < 2; c++)
+		for (int d = 0; d < NR_QB; d++) {
+			jopen(NULL);
+			jstr("design", qb_designs[d]);
+			jnum("cpus", cpus_list[c]);
+			for (int k = 0; k < 2; k++) {
+				char key[64];
+
+				snprintf(key, sizeof(key), "enqueue_ps_counters%d", k);
+				jsummary(key, summarize(e[c][d][k], reps), false);
+				snprintf(key, sizeof(key), "take_ns_counters%d", k);
+				jsummary(key, summarize(t[c][d][k], reps), false);
+			}
+			jratio("ratio_counters_on_over_off", e[c][d][1], e[c][d][0], reps);
+			jratio("ratio_over_spin", e[c][d][1], e[c][0][1], reps);
+			jclose();
+		}
+	jarr_close();
+	jclose();
+	jend();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		die("usage: pgtbench cost|cost-async|bursts|latency|contend|exec-time|cpu-time ...");
+		die("usage: pgtbench cost|cost-async|bursts|latency|contend|price|window|trace|queues|exec-time|cpu-time ...");
 	/* stdout is the JSON; keep it whole even when piped. */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (!strcmp(argv[1], "env"))
@@ -1275,6 +1692,14 @@ int main(int argc, char **argv)
 		return cmd_latency(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "contend"))
 		return cmd_contend(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "price"))
+		return cmd_price(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "window"))
+		return cmd_window(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "trace"))
+		return cmd_trace(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "queues"))
+		return cmd_queues(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "exec-time"))
 		return cmd_exec_time(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cpu-time"))

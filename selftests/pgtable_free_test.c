@@ -484,6 +484,124 @@ static int nobody_checks(void)
 }
 
 /* Others can read the statistics and the mode, and change nothing. */
+/*
+ * Batching: a list is freed once no table came for the window (the test
+ * hook window_ms), at the latest a second after its first table, and at
+ * once when it holds 1024 pages.
+ */
+FIXTURE(batching)
+{
+	long window;
+	bool was_sync;
+};
+
+FIXTURE_SETUP(batching)
+{
+	const char *why = missing_prerequisite();
+
+	if (why)
+		SKIP(return, "%s", why);
+	self->window = read_ulong(HOOKS "window_ms");
+	ASSERT_LE(0, self->window) TH_LOG("no readable %swindow_ms", HOOKS);
+	self->was_sync = mode_is_sync();
+	ASSERT_EQ(0, start_clean());
+}
+
+FIXTURE_TEARDOWN(batching)
+{
+	char buf[32];
+
+	if (missing_prerequisite() || self->window < 0)
+		return;
+	snprintf(buf, sizeof(buf), "%ld", self->window);
+	write_str(HOOKS "window_ms", buf);
+	restore(self->was_sync);
+}
+
+static int set_window(long ms)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%ld", ms);
+	return write_str(HOOKS "window_ms", buf);
+}
+
+TEST_F(batching, knobs_bad_input)
+{
+	static const char * const bad[] = { "1001", "-1", "abc", "", "10x" };
+	unsigned int i;
+
+	ASSERT_EQ(0, set_window(25));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-EINVAL, write_str(HOOKS "window_ms", bad[i]))
+			TH_LOG("window_ms accepted '%s'", bad[i]);
+		EXPECT_EQ(25, read_ulong(HOOKS "window_ms"));
+	}
+	EXPECT_EQ(-EINVAL, write_str(HOOKS "wait_max_ms", "5"));
+	EXPECT_EQ(0, write_str(HOOKS "wait_max_ms", "0"));
+	EXPECT_EQ(0, read_ulong(HOOKS "wait_max_ms"));
+	if (have_fake_sva()) {
+		EXPECT_EQ(-EINVAL, write_str(HOOKS "sva_cost_us", "1001"));
+		EXPECT_EQ(0, read_ulong(HOOKS "sva_cost_us"));
+	}
+}
+
+/* Pauses shorter than the window keep a slow burst in one batch. */
+TEST_F(batching, pauses_shorter_than_the_window)
+{
+	struct stats before;
+	int i;
+
+	ASSERT_EQ(0, set_window(300));
+	stats_read(&before);
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(0, hook(HOOKS "alloc_free", 20));
+		usleep(30000);
+	}
+	ASSERT_TRUE(wait_pending_zero(5000));
+	EXPECT_EQ(200, delta(&before, FREED));
+	EXPECT_EQ(1, delta(&before, BATCHES));
+}
+
+/* A list of 1024 pages goes at once, whatever the window. */
+TEST_F(batching, page_cap)
+{
+	const unsigned long n = 2100;
+	struct stats before;
+
+	ASSERT_EQ(0, set_window(1000));
+	stats_read(&before);
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", n));
+	ASSERT_TRUE(wait_pending_zero(5000));
+	EXPECT_EQ(n, delta(&before, FREED));
+	EXPECT_LE(2, delta(&before, BATCHES));
+	TH_LOG("%lu frees, %lu batches", n, delta(&before, BATCHES));
+}
+
+/* No list waits much longer than a second, however long the burst. */
+TEST_F(batching, time_cap)
+{
+	struct stats before;
+	long wait;
+	int i;
+
+	ASSERT_EQ(0, set_window(1000));
+	ASSERT_EQ(0, write_str(HOOKS "wait_max_ms", "0"));
+	stats_read(&before);
+	for (i = 0; i < 15; i++) {
+		ASSERT_EQ(0, hook(HOOKS "alloc_free", 5));
+		usleep(100000);
+	}
+	ASSERT_TRUE(wait_pending_zero(5000));
+	wait = read_ulong(HOOKS "wait_max_ms");
+	EXPECT_EQ(75, delta(&before, FREED));
+	EXPECT_LE(2, delta(&before, BATCHES));
+	EXPECT_LE(1000, wait);
+	EXPECT_GE(1900, wait);
+	TH_LOG("75 frees over 1.5 s: %lu batches, a list waited at most %ld ms",
+	       delta(&before, BATCHES), wait);
+}
+
 TEST_F(pgtable_free, unprivileged)
 {
 	char before[64], after[64];
