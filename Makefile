@@ -39,7 +39,7 @@ ALL_OR_BASE := $(BASES)
 endif
 
 .PHONY: help deps kernel-tree export-patches patches-check kernel kernel-debug tool \
-	selftests build run shell vm-exec check check-full bench lint series bisect-check deb \
+	selftests build run shell vm-exec check check-full bench lint series bisect-check deb trace-recipes \
 	deb-check pgtfree-deb mutation-check
 
 help:
@@ -55,7 +55,8 @@ help:
 	@echo 'make lint            checkpatch, sparse and W=1 on our code'
 	@echo 'make series          a review-ready series in build/series'
 	@echo 'make bisect-check    build every step of the series, feature on and off'
-	@echo 'make mutation-check  the kselftests must fail on kernels with a broken invalidation'
+	@echo 'make mutation-check  the kselftests must fail on kernels with a broken invalidation or batching'
+	@echo 'make trace-recipes   the admin guide'"'"'s perf and bpftrace recipes, run in a guest'
 	@echo 'make deb             a Debian kernel package for a real machine (hours)'
 	@echo 'make deb-check       kernel packages of the guest config, built and checked (every base)'
 	@echo 'make pgtfree-deb     a Debian package of pgtfree and its Prometheus timer (build/pgtfree-deb)'
@@ -129,6 +130,9 @@ bisect-check: kernel-tree
 # The kselftests against kernels with a broken invalidation (tests/mutations)
 mutation-check: build
 	@scripts/mutation-check
+
+trace-recipes: build
+	@scripts/trace-recipes
 
 deb: kernel-tree
 	@scripts/deb
