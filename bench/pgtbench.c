@@ -1297,7 +1297,27 @@ static void *sampler_fn(void *arg)
 	return NULL;
 }
 
+/* CPU time the whole guest spent busy (not idle or iowait), in ns. */
+static double cpu_busy_ns(void)
+{
+	unsigned long long v[10] = { 0 }, busy = 0;
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		die("/proc/stat: %s", strerror(errno));
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8)
+		die("/proc/stat: no cpu line");
+	/* user nice system [idle] [iowait] irq softirq steal */
+	busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+	return (double)busy * 1e9 / sysconf(_SC_CLK_TCK);
+}
+
 struct burst {
+	double cpu_ns_per_free;		/* busy CPU time of the guest */
 	double writer_ns_per_free;	/* the write alone */
 	double total_ns_per_free;	/* write start until pending reads 0 */
 	double latency_ns;		/* write return until pending reads 0 */
@@ -1314,6 +1334,7 @@ static struct burst run_burst(const char *path, unsigned long n, int pending_fd)
 	struct sampler smp = { 0 };
 	struct burst b;
 	uint64_t t0, t1, t2;
+	double c0;
 
 	settle(pending_fd);
 	q0 = stat_ul("queued");
@@ -1322,11 +1343,13 @@ static struct burst run_burst(const char *path, unsigned long n, int pending_fd)
 	i0 = stat_ul("invalidations");
 	if (pthread_create(&smp.thread, NULL, sampler_fn, &smp))
 		die("pthread_create failed");
+	c0 = cpu_busy_ns();
 	t0 = now_ns();
 	t1 = t0 + timed_hook_write(path, n);
 	t2 = wait_empty(pending_fd, NULL, NULL);
 	smp.stop = true;
 	pthread_join(smp.thread, NULL);
+	b.cpu_ns_per_free = cpu_busy_ns() - c0;
 	/* The batch that emptied the list has counted itself once a drain can run. */
 	drain();
 	b.pages = stat_ul("queued") - q0 + stat_ul("freed_sync") - s0;
@@ -1334,6 +1357,7 @@ static struct burst run_burst(const char *path, unsigned long n, int pending_fd)
 	b.invalidations = stat_ul("invalidations") - i0;
 	if (b.pages < n)
 		die("%s %lu: only %.0f kernel page tables freed", path, n, b.pages);
+	b.cpu_ns_per_free /= b.pages;
 	b.writer_ns_per_free = (double)(t1 - t0) / b.pages;
 	b.total_ns_per_free = (double)(t2 - t0) / b.pages;
 	b.latency_ns = t2 > t1 ? (double)(t2 - t1) : 0;
@@ -1342,20 +1366,22 @@ static struct burst run_burst(const char *path, unsigned long n, int pending_fd)
 	return b;
 }
 
+#define NR_BURST_KEYS	10
+
 struct burst_series {
-	double *v[9];
+	double *v[NR_BURST_KEYS];
 	size_t n;
 };
 
-static const char *const burst_keys[9] = {
-	"writer_ns_per_free", "total_ns_per_free", "latency_ns", "pages",
+static const char *const burst_keys[NR_BURST_KEYS] = {
+	"cpu_ns_per_free", "writer_ns_per_free", "total_ns_per_free", "latency_ns", "pages",
 	"batches", "invalidations", "pages_per_batch", "pending_max_seen",
 	"wait_max_ms",
 };
 
 static void series_init(struct burst_series *s, size_t reps)
 {
-	for (int k = 0; k < 9; k++) {
+	for (int k = 0; k < NR_BURST_KEYS; k++) {
 		s->v[k] = calloc(reps, sizeof(double));
 		if (!s->v[k])
 			die("out of memory");
@@ -1365,11 +1391,12 @@ static void series_init(struct burst_series *s, size_t reps)
 
 static void series_add(struct burst_series *s, struct burst b, double wait_ms)
 {
-	double vals[9] = { b.writer_ns_per_free, b.total_ns_per_free,
-			   b.latency_ns, b.pages, b.batches, b.invalidations,
-			   b.pages_per_batch, b.pending_max, wait_ms };
+	double vals[NR_BURST_KEYS] = { b.cpu_ns_per_free, b.writer_ns_per_free,
+				       b.total_ns_per_free, b.latency_ns, b.pages,
+				       b.batches, b.invalidations,
+				       b.pages_per_batch, b.pending_max, wait_ms };
 
-	for (int k = 0; k < 9; k++)
+	for (int k = 0; k < NR_BURST_KEYS; k++)
 		s->v[k][s->n] = vals[k];
 	s->n++;
 }
@@ -1378,11 +1405,11 @@ static void series_add(struct burst_series *s, struct burst b, double wait_ms)
 static void jseries(const char *key, struct burst_series *s, bool wait)
 {
 	jopen(key);
-	for (int k = 0; k < 9; k++) {
+	for (int k = 0; k < NR_BURST_KEYS; k++) {
 		struct summary m = summarize(s->v[k], s->n);
 		char name[64];
 
-		if (k == 8 && !wait)
+		if (k == NR_BURST_KEYS - 1 && !wait)
 			continue;
 		snprintf(name, sizeof(name), "%s_median", burst_keys[k]);
 		jnum(name, m.median >= 100 ? (double)round_ll(m.median) : m.median);
@@ -1475,8 +1502,9 @@ static int cmd_price(int argc, char **argv)
 		jnum("cost_us", cost);
 		jseries("async", &as, false);
 		jseries("sync", &sy, false);
-		jratio("ratio_sync_over_async_total", sy.v[1], as.v[1], reps);
-		jratio("ratio_sync_over_async_writer", sy.v[0], as.v[0], reps);
+		jratio("ratio_sync_over_async_cpu", sy.v[0], as.v[0], reps);
+		jratio("ratio_sync_over_async_total", sy.v[2], as.v[2], reps);
+		jratio("ratio_sync_over_async_writer", sy.v[1], as.v[1], reps);
 		jclose();
 	}
 	write_ul(HOOKS "/sva_cost_us", 0);
@@ -1584,7 +1612,7 @@ static int cmd_trace(int argc, char **argv)
 	jnum("reps", reps);
 	jseries("events_off", &off, false);
 	jseries("events_on", &on, false);
-	jratio("ratio_on_over_off_writer", on.v[0], off.v[0], reps);
+	jratio("ratio_on_over_off_writer", on.v[1], off.v[1], reps);
 	jclose();
 	jend();
 	return 0;
