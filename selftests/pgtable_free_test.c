@@ -532,7 +532,7 @@ TEST_F(batching, knobs_bad_input)
 	unsigned int i;
 
 	ASSERT_EQ(0, set_window(25));
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		EXPECT_EQ(-EINVAL, write_str(HOOKS "window_ms", bad[i]))
 			TH_LOG("window_ms accepted '%s'", bad[i]);
 		EXPECT_EQ(25, read_ulong(HOOKS "window_ms"));
