@@ -23,6 +23,7 @@
  * values say little about hardware; compare variants of one boot.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -378,15 +379,33 @@ static void jend(void)
 		die("write stdout: %s", strerror(errno));
 }
 
-static unsigned long arg_ul(const char *s, const char *what)
+/* A decimal number of at least min; anything else ends the program. */
+static unsigned long arg_num(const char *s, const char *what, unsigned long min)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v == 0)
+	if (!isdigit((unsigned char)*s) || errno || *end || v < min)
 		die("bad %s: %s", what, s);
+	return v;
+}
+
+static unsigned long arg_ul(const char *s, const char *what)
+{
+	return arg_num(s, what, 1);
+}
+
+/* Every value of a list, checked before the first is used. */
+static unsigned long *arg_list(int argc, char **argv, const char *what)
+{
+	unsigned long *v = calloc(argc, sizeof(*v));
+
+	if (!v)
+		die("out of memory");
+	for (int i = 0; i < argc; i++)
+		v[i] = arg_num(argv[i], what, 0);
 	return v;
 }
 
@@ -1366,7 +1385,10 @@ static struct burst run_burst(const char *path, unsigned long n, int pending_fd)
 	return b;
 }
 
-#define NR_BURST_KEYS	10
+enum burst_key {
+	B_CPU, B_WRITER, B_TOTAL, B_LATENCY, B_PAGES, B_BATCHES, B_INVAL,
+	B_PER_BATCH, B_PENDING_MAX, B_WAIT_MAX, NR_BURST_KEYS
+};
 
 struct burst_series {
 	double *v[NR_BURST_KEYS];
@@ -1374,9 +1396,11 @@ struct burst_series {
 };
 
 static const char *const burst_keys[NR_BURST_KEYS] = {
-	"cpu_ns_per_free", "writer_ns_per_free", "total_ns_per_free", "latency_ns", "pages",
-	"batches", "invalidations", "pages_per_batch", "pending_max_seen",
-	"wait_max_ms",
+	[B_CPU] = "cpu_ns_per_free", [B_WRITER] = "writer_ns_per_free",
+	[B_TOTAL] = "total_ns_per_free", [B_LATENCY] = "latency_ns",
+	[B_PAGES] = "pages", [B_BATCHES] = "batches",
+	[B_INVAL] = "invalidations", [B_PER_BATCH] = "pages_per_batch",
+	[B_PENDING_MAX] = "pending_max_seen", [B_WAIT_MAX] = "wait_max_ms",
 };
 
 static void series_init(struct burst_series *s, size_t reps)
@@ -1391,10 +1415,13 @@ static void series_init(struct burst_series *s, size_t reps)
 
 static void series_add(struct burst_series *s, struct burst b, double wait_ms)
 {
-	double vals[NR_BURST_KEYS] = { b.cpu_ns_per_free, b.writer_ns_per_free,
-				       b.total_ns_per_free, b.latency_ns, b.pages,
-				       b.batches, b.invalidations,
-				       b.pages_per_batch, b.pending_max, wait_ms };
+	double vals[NR_BURST_KEYS] = {
+		[B_CPU] = b.cpu_ns_per_free, [B_WRITER] = b.writer_ns_per_free,
+		[B_TOTAL] = b.total_ns_per_free, [B_LATENCY] = b.latency_ns,
+		[B_PAGES] = b.pages, [B_BATCHES] = b.batches,
+		[B_INVAL] = b.invalidations, [B_PER_BATCH] = b.pages_per_batch,
+		[B_PENDING_MAX] = b.pending_max, [B_WAIT_MAX] = wait_ms,
+	};
 
 	for (int k = 0; k < NR_BURST_KEYS; k++)
 		s->v[k][s->n] = vals[k];
@@ -1409,7 +1436,7 @@ static void jseries(const char *key, struct burst_series *s, bool wait)
 		struct summary m = summarize(s->v[k], s->n);
 		char name[64];
 
-		if (k == NR_BURST_KEYS - 1 && !wait)
+		if (k == B_WAIT_MAX && !wait)
 			continue;
 		snprintf(name, sizeof(name), "%s_median", burst_keys[k]);
 		jnum(name, m.median >= 100 ? (double)round_ll(m.median) : m.median);
@@ -1442,18 +1469,6 @@ static void jratio(const char *key, const double *num, const double *den, size_t
 	free(r);
 }
 
-static unsigned long arg_ul0(const char *s, const char *what)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end)
-		die("bad %s: %s", what, s);
-	return v;
-}
-
 /*
  * price HOOK N REPS COST_US...: with the fake SVA address spaces bound,
  * each invalidation busy-waits COST_US per address space; bursts of N
@@ -1461,7 +1476,7 @@ static unsigned long arg_ul0(const char *s, const char *what)
  */
 static int cmd_price(int argc, char **argv)
 {
-	unsigned long n, reps, mms;
+	unsigned long n, reps, mms, *costs;
 	const char *path;
 	int pending_fd;
 
@@ -1470,6 +1485,7 @@ static int cmd_price(int argc, char **argv)
 	path = hook_path(argv[1]);
 	n = arg_ul(argv[2], "N");
 	reps = arg_ul(argv[3], "REPS");
+	costs = arg_list(argc - 4, argv + 4, "COST_US");
 	mms = read_hook(HOOKS "/sva_bind");
 	if (!mms)
 		die("price: no fake SVA address space bound (write N to %s/sva_bind)", HOOKS);
@@ -1481,8 +1497,8 @@ static int cmd_price(int argc, char **argv)
 	jnum("reps", reps);
 	jnum("sva_mms", mms);
 	jarr_open("rows");
-	for (int c = 4; c < argc; c++) {
-		unsigned long cost = arg_ul0(argv[c], "COST_US");
+	for (int c = 0; c < argc - 4; c++) {
+		unsigned long cost = costs[c];
 		struct burst_series as, sy;
 
 		series_init(&as, reps);
@@ -1502,12 +1518,13 @@ static int cmd_price(int argc, char **argv)
 		jnum("cost_us", cost);
 		jseries("async", &as, false);
 		jseries("sync", &sy, false);
-		jratio("ratio_sync_over_async_cpu", sy.v[0], as.v[0], reps);
-		jratio("ratio_sync_over_async_total", sy.v[2], as.v[2], reps);
-		jratio("ratio_sync_over_async_writer", sy.v[1], as.v[1], reps);
+		jratio("ratio_sync_over_async_cpu", sy.v[B_CPU], as.v[B_CPU], reps);
+		jratio("ratio_sync_over_async_total", sy.v[B_TOTAL], as.v[B_TOTAL], reps);
+		jratio("ratio_sync_over_async_writer", sy.v[B_WRITER], as.v[B_WRITER], reps);
 		jclose();
 	}
 	write_ul(HOOKS "/sva_cost_us", 0);
+	free(costs);
 	jarr_close();
 	jclose();
 	jend();
@@ -1520,7 +1537,7 @@ static int cmd_price(int argc, char **argv)
  */
 static int cmd_window(int argc, char **argv)
 {
-	unsigned long n, reps, orig;
+	unsigned long n, reps, orig, *ms;
 	int nw = argc - 4, pending_fd;
 	struct burst_series *s;
 	const char *path;
@@ -1530,6 +1547,7 @@ static int cmd_window(int argc, char **argv)
 	path = hook_path(argv[1]);
 	n = arg_ul(argv[2], "N");
 	reps = arg_ul(argv[3], "REPS");
+	ms = arg_list(nw, argv + 4, "MS");
 	orig = read_hook(HOOKS "/window_ms");
 	s = calloc(nw, sizeof(*s));
 	if (!s)
@@ -1543,7 +1561,7 @@ static int cmd_window(int argc, char **argv)
 			int w = (i + r) % nw;
 			struct burst b;
 
-			write_ul(HOOKS "/window_ms", arg_ul0(argv[4 + w], "MS"));
+			write_ul(HOOKS "/window_ms", ms[w]);
 			write_ul(HOOKS "/wait_max_ms", 0);
 			b = run_burst(path, n, pending_fd);
 			series_add(&s[w], b, read_hook(HOOKS "/wait_max_ms"));
@@ -1560,10 +1578,11 @@ static int cmd_window(int argc, char **argv)
 	jarr_open("rows");
 	for (int w = 0; w < nw; w++) {
 		jopen(NULL);
-		jnum("window_ms", arg_ul0(argv[4 + w], "MS"));
+		jnum("window_ms", ms[w]);
 		jseries("async", &s[w], true);
 		jclose();
 	}
+	free(ms);
 	jarr_close();
 	jclose();
 	jend();
@@ -1612,7 +1631,7 @@ static int cmd_trace(int argc, char **argv)
 	jnum("reps", reps);
 	jseries("events_off", &off, false);
 	jseries("events_on", &on, false);
-	jratio("ratio_on_over_off_writer", on.v[1], off.v[1], reps);
+	jratio("ratio_on_over_off_writer", on.v[B_WRITER], off.v[B_WRITER], reps);
 	jclose();
 	jend();
 	return 0;
