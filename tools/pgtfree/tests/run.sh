@@ -779,7 +779,7 @@ test_watch()
 	rm -f "$tmp/fifo"
 	mkfifo "$tmp/fifo"
 	# not through pg(): the background job must be pgtfree itself
-	"${wrap[@]}" "$BIN" --sysroot "$fx/healthy" watch -i 30 -c 2 \
+	env --default-signal=INT "${wrap[@]}" "$BIN" --sysroot "$fx/healthy" watch -i 30 -c 2 \
 		>"$tmp/fifo" 2>"$err" &
 	pid=$!
 	bgpids+=("$pid")
@@ -791,19 +791,18 @@ test_watch()
 	t "watch into a pipe: header and first line flushed at once" \
 		eval '[[ $hdr == *pending* ]] && [ "$(echo $l1 | wc -w)" -eq 9 ]'
 	kill -TERM "$pid" 2>/dev/null
-	wait "$pid"
-	rc=$?
+	reap "$pid"
 	exec 3<&-
 	t "watch: SIGTERM while sleeping -> exit 0" status_is 0
 
-	# SIGTERM and SIGINT while it runs at 0.05 s (set -m: a background
-	# job of a script would otherwise ignore SIGINT)
+	# SIGTERM and SIGINT while it runs at 0.05 s (set -m and env
+	# --default-signal=INT: as in start_fake)
 	for sig in TERM INT; do
 		# empty before the job starts: the poll below must not see the
 		# previous run's lines and signal pgtfree before it is set up
 		: >"$out"
 		set -m
-		"${wrap[@]}" "$BIN" --sysroot "$fx/healthy" watch -i 0.05 \
+		env --default-signal=INT "${wrap[@]}" "$BIN" --sysroot "$fx/healthy" watch -i 0.05 \
 			>"$out" 2>"$err" &
 		pid=$!
 		set +m
@@ -813,8 +812,7 @@ test_watch()
 			sleep 0.05
 		done
 		kill -"$sig" "$pid" 2>/dev/null
-		wait "$pid"
-		rc=$?
+		reap "$pid"
 		last_cmd="pgtfree watch -i 0.05 & kill -$sig"
 		t "watch: SIG$sig -> exit 0, no stderr" eval 'status_is 0 && err_empty'
 		t "watch: SIG$sig -> every line complete" eval '
@@ -1430,7 +1428,8 @@ run_fake()
 
 # start_fake FIX [VAR=VALUE...] [--] ARGS...: run_fake in the background,
 # pid in $bgpid (set -m: a background job of a script would otherwise
-# ignore SIGINT)
+# ignore SIGINT; env --default-signal: so would everything these tests
+# start when they were started with SIGINT ignored, as by nohup &)
 start_fake()
 {
 	local fix=$1 envs=()
@@ -1446,7 +1445,7 @@ start_fake()
 	: >"$out"
 	mapfile -t base < <(fake_env "$fix")
 	set -m
-	env "${base[@]}" "${envs[@]}" "${wrap[@]}" "$BIN" "$@" >"$out" \
+	env --default-signal=INT "${base[@]}" "${envs[@]}" "${wrap[@]}" "$BIN" "$@" >"$out" \
 		2>"$err" </dev/null &
 	bgpid=$!
 	set +m
@@ -1468,12 +1467,6 @@ wait_until()
 
 log_is() { [ "$(cat "$tmp/ftlog")" = "$1" ]; }
 
-# SIGINT ignored on entry (this script a background job of a shell
-# without job control): no child of it can be sent one, as pgtfree keeps
-# a signal ignored on entry ignored
-sigint_ignored=0
-(( 0x$(awk '/^SigIgn:/ { print $2 }' /proc/$$/status) & 2 )) &&
-	sigint_ignored=1
 
 # reap PID: wait for it, killed after 60 s (so that a signal it did not
 # act on fails a check rather than hanging the tests); sets rc.  The
@@ -1749,13 +1742,6 @@ rmdir pgtfree-$bgpid enable=0"'
 
 	# every way out: signals mid-run
 	for sig in INT TERM HUP; do
-		if [ "$sig" = INT ] && [ $sigint_ignored -eq 1 ]; then
-			skip "top: SIGINT -> exit 0, the tables printed" \
-				"SIGINT ignored on entry to the tests"
-			skip "top: SIGINT -> disabled (0) and removed" \
-				"SIGINT ignored on entry to the tests"
-			continue
-		fi
 		start_fake live top --sysroot "$fx/live" -J
 		inst=$r/instances/pgtfree-$bgpid
 		wait_until '[ "$(cat "$inst/events/$tgroup/enable" 2>/dev/null)" = 1 ]'
@@ -1922,10 +1908,6 @@ test_top_tracefs()
 		eval '[ "$(rtstate)" = "$state" ]'
 
 	for sig in INT TERM; do
-		if [ "$sig" = INT ] && [ $sigint_ignored -eq 1 ]; then
-			skip "tracefs: SIGINT" "SIGINT ignored on entry to the tests"
-			continue
-		fi
 		start_rt top --sysroot "$rtroot" -J
 		wait_until '[ "$(rt cat "$T/instances/pgtfree-$bgpid/events/$tgroup/enable" 2>/dev/null)" = 1 ]'
 		sleep 0.3
@@ -1980,7 +1962,7 @@ start_rt()
 	set -m
 	unshare -m --propagation private sh -c \
 		'mount -t tracefs nodev "$1" && shift && exec "$@"' _ \
-		"$rtroot/sys/kernel/tracing" "${wrap[@]}" "$BIN" "$@" \
+		"$rtroot/sys/kernel/tracing" env --default-signal=INT "${wrap[@]}" "$BIN" "$@" \
 		>"$out" 2>"$err" </dev/null &
 	bgpid=$!
 	set +m
