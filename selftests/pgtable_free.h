@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #define SYSFS	"/sys/kernel/mm/pgtable_free/"
 #define HOOKS	"/sys/kernel/debug/pgtable_free/test/"
@@ -258,6 +259,45 @@ static inline void warm_up(void)
 }
 
 /* The kernel log from now on, to look for a line later. */
+/*
+ * Run the OOM killer through sysrq, with a child that asked to be its
+ * victim: 0 once the OOM killer killed it, -1 if it could not be set up or
+ * was not killed within 20 s (it is killed here then).
+ */
+static inline int sysrq_oom(void)
+{
+	int ready[2], status = 0, i;
+	pid_t victim;
+	char c;
+
+	if (pipe(ready))
+		return -1;
+	victim = fork();
+	if (victim < 0)
+		return -1;
+	if (!victim) {
+		close(ready[0]);
+		if (write_str("/proc/self/oom_score_adj", "1000") == 0)
+			(void)!write(ready[1], "1", 1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	i = read(ready[0], &c, 1) == 1 ? 0 : 2000;
+	close(ready[0]);
+	if (i == 0 && write_str("/proc/sysrq-trigger", "f"))
+		i = 2000;
+	/* sysrq runs the OOM killer from a work item: wait for its victim. */
+	for (; i < 2000 && waitpid(victim, &status, WNOHANG) == 0; i++)
+		usleep(10000);
+	if (i == 2000) {
+		kill(victim, SIGKILL);
+		waitpid(victim, &status, 0);
+		return -1;
+	}
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? 0 : -1;
+}
+
 static inline int kmsg_open(void)
 {
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);

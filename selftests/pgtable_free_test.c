@@ -404,8 +404,7 @@ TEST_F(sva, oom_leaves_bound_tables)
 {
 	struct stats before;
 	char want[128];
-	int kmsg, status = 0, i;
-	pid_t victim;
+	int kmsg;
 
 	ASSERT_EQ(0, sva_bind(1));
 	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
@@ -413,24 +412,9 @@ TEST_F(sva, oom_leaves_bound_tables)
 	stats_read(&before);
 	ASSERT_GE(before.v[PENDING], 64);
 
-	victim = fork();
-	ASSERT_GE(victim, 0);
-	if (!victim) {
-		write_str("/proc/self/oom_score_adj", "1000");
-		for (;;)
-			pause();
-	}
-	usleep(100000);
 	kmsg = kmsg_open();
 	ASSERT_GE(kmsg, 0);
-	ASSERT_EQ(0, write_str("/proc/sysrq-trigger", "f"));
-	for (i = 0; i < 2000 && waitpid(victim, &status, WNOHANG) == 0; i++)
-		usleep(10000);
-	if (i == 2000) {
-		kill(victim, SIGKILL);
-		waitpid(victim, &status, 0);
-	}
-	EXPECT_LT(i, 2000) TH_LOG("the sysrq OOM did not kill the victim in 20 s");
+	EXPECT_EQ(0, sysrq_oom()) TH_LOG("the sysrq OOM did not kill its victim in 20 s");
 	EXPECT_EQ(0, delta(&before, OOM_FREED));
 	EXPECT_EQ(0, delta(&before, FREED));
 	EXPECT_EQ(before.v[PENDING], stat_read(PENDING));
@@ -603,6 +587,80 @@ TEST_F(batching, time_cap)
 	       delta(&before, BATCHES), wait);
 }
 
+/*
+ * Releasing the hold has the work item take the list at once, as the OOM
+ * notifier and the boot do: the window would hold it a second.
+ */
+TEST_F(batching, release_does_not_wait_for_the_window)
+{
+	struct stats before;
+	long wait;
+
+	ASSERT_EQ(0, set_window(1000));
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
+	stats_read(&before);
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 20));
+	ASSERT_EQ(0, write_str(HOOKS "wait_max_ms", "0"));
+	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
+	ASSERT_TRUE(wait_pending_zero(5000));
+	wait = read_ulong(HOOKS "wait_max_ms");
+	EXPECT_EQ(20, delta(&before, FREED));
+	EXPECT_EQ(1, delta(&before, BATCHES));
+	EXPECT_GT(1000, wait) TH_LOG("the list waited %ld ms", wait);
+}
+
+/*
+ * While an address space is bound, the OOM notifier leaves the list to the
+ * work item, which takes it at once rather than when the burst pauses.
+ */
+TEST_F(batching, oom_does_not_wait_for_the_window)
+{
+	struct stats before;
+	int kmsg;
+	long wait;
+
+	if (!have_fake_sva())
+		SKIP(return, "no fake SVA binding (CONFIG_IOMMU_SVA is off)");
+	ASSERT_EQ(0, set_window(1000));
+	ASSERT_EQ(0, sva_bind(1));
+	ASSERT_EQ(0, write_str(HOOKS "wait_max_ms", "0"));
+	kmsg = kmsg_open();
+	ASSERT_GE(kmsg, 0);
+	stats_read(&before);
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 64));
+	EXPECT_EQ(0, sysrq_oom()) TH_LOG("the sysrq OOM did not kill its victim in 20 s");
+	ASSERT_TRUE(wait_pending_zero(5000));
+	wait = read_ulong(HOOKS "wait_max_ms");
+	EXPECT_EQ(0, delta(&before, OOM_FREED));
+	EXPECT_EQ(1, delta(&before, INVALIDATIONS));
+	EXPECT_GT(1000, wait) TH_LOG("the list waited %ld ms", wait);
+	EXPECT_TRUE(kmsg_find(kmsg, "left to the work item"));
+}
+
+/* The queue benchmark refuses what is not "DESIGN COUNT N [CPUS]". */
+TEST_F(pgtable_free, queue_bench_input)
+{
+	static const char * const bad[] = {
+		"spin 1 1000 two", "spin 1 100 1 extra", "spin 4294967297 100",
+		"spin 2 100", "spin 1 0", "spin 1 100 0", "spin 1 100 4096",
+		"spin 1 2000000", "queue 1 100", "spin 1", "", "spin -1 100",
+		"spin 1 100x",
+	};
+	static const char want[] = "design=llist counters=0 cpus=1 ops=1000 ";
+	char first[160], now[160];
+	unsigned int i;
+
+	ASSERT_EQ(0, write_str(HOOKS "queue_bench", "llist 0 1000 1"));
+	ASSERT_LT(0, read_file(HOOKS "queue_bench", first, sizeof(first)));
+	EXPECT_EQ(0, strncmp(first, want, strlen(want))) TH_LOG("read '%s'", first);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, write_str(HOOKS "queue_bench", bad[i]))
+			TH_LOG("queue_bench accepted '%s'", bad[i]);
+		ASSERT_LT(0, read_file(HOOKS "queue_bench", now, sizeof(now)));
+		EXPECT_STREQ(first, now);
+	}
+}
+
 TEST_F(pgtable_free, unprivileged)
 {
 	char before[64], after[64];
@@ -653,8 +711,7 @@ TEST_F(pgtable_free, oom_frees_pending)
 	struct stats before;
 	bool seen = false;
 	unsigned long pending;
-	int kmsg, status = 0, i;
-	pid_t victim;
+	int kmsg;
 
 	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 64));
@@ -662,28 +719,9 @@ TEST_F(pgtable_free, oom_frees_pending)
 	pending = before.v[PENDING];
 	ASSERT_GE(pending, 64);
 
-	victim = fork();
-	ASSERT_GE(victim, 0);
-	if (!victim) {
-		write_str("/proc/self/oom_score_adj", "1000");
-		for (;;)
-			pause();
-	}
-	usleep(100000);
-
 	kmsg = kmsg_open();
 	ASSERT_GE(kmsg, 0);
-	ASSERT_EQ(0, write_str("/proc/sysrq-trigger", "f"));
-
-	/* sysrq runs the OOM killer from a work item: wait for its victim. */
-	for (i = 0; i < 2000 && waitpid(victim, &status, WNOHANG) == 0; i++)
-		usleep(10000);
-	EXPECT_LT(i, 2000) TH_LOG("the sysrq OOM did not kill the victim in 20 s");
-	if (i == 2000) {
-		kill(victim, SIGKILL);
-		waitpid(victim, &status, 0);
-	}
-	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	EXPECT_EQ(0, sysrq_oom()) TH_LOG("the sysrq OOM did not kill its victim in 20 s");
 
 	EXPECT_EQ(0, stat_read(PENDING));
 	EXPECT_EQ(pending, delta(&before, OOM_FREED));

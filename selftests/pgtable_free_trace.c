@@ -263,28 +263,12 @@ TEST_F(trace, oom_batch)
 {
 	struct stats before;
 	struct events ev;
-	int status = 0, i;
-	pid_t victim;
 
 	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 64));
 	stats_read(&before);
 
-	victim = fork();
-	ASSERT_GE(victim, 0);
-	if (!victim) {
-		write_str("/proc/self/oom_score_adj", "1000");
-		for (;;)
-			pause();
-	}
-	usleep(100000);
-	ASSERT_EQ(0, write_str("/proc/sysrq-trigger", "f"));
-	for (i = 0; i < 2000 && waitpid(victim, &status, WNOHANG) == 0; i++)
-		usleep(10000);
-	if (i == 2000) {
-		kill(victim, SIGKILL);
-		waitpid(victim, &status, 0);
-	}
+	EXPECT_EQ(0, sysrq_oom()) TH_LOG("the sysrq OOM did not kill its victim in 20 s");
 	collect(self, &ev);
 
 	ASSERT_EQ(0, ev.lost);
