@@ -779,7 +779,7 @@ test_watch()
 	rm -f "$tmp/fifo"
 	mkfifo "$tmp/fifo"
 	# not through pg(): the background job must be pgtfree itself
-	env --default-signal=INT "${wrap[@]}" "$BIN" --sysroot "$fx/healthy" watch -i 30 -c 2 \
+	env --default-signal "${wrap[@]}" "$BIN" --sysroot "$fx/healthy" watch -i 30 -c 2 \
 		>"$tmp/fifo" 2>"$err" &
 	pid=$!
 	bgpids+=("$pid")
@@ -796,13 +796,13 @@ test_watch()
 	t "watch: SIGTERM while sleeping -> exit 0" status_is 0
 
 	# SIGTERM and SIGINT while it runs at 0.05 s (set -m and env
-	# --default-signal=INT: as in start_fake)
+	# --default-signal: as in start_fake)
 	for sig in TERM INT; do
 		# empty before the job starts: the poll below must not see the
 		# previous run's lines and signal pgtfree before it is set up
 		: >"$out"
 		set -m
-		env --default-signal=INT "${wrap[@]}" "$BIN" --sysroot "$fx/healthy" watch -i 0.05 \
+		env --default-signal "${wrap[@]}" "$BIN" --sysroot "$fx/healthy" watch -i 0.05 \
 			>"$out" 2>"$err" &
 		pid=$!
 		set +m
@@ -1428,8 +1428,8 @@ run_fake()
 
 # start_fake FIX [VAR=VALUE...] [--] ARGS...: run_fake in the background,
 # pid in $bgpid (set -m: a background job of a script would otherwise
-# ignore SIGINT; env --default-signal: so would everything these tests
-# start when they were started with SIGINT ignored, as by nohup &)
+# ignore SIGINT; env --default-signal: pgtfree keeps a signal ignored on
+# entry ignored, and these tests may have been started so, as by nohup)
 start_fake()
 {
 	local fix=$1 envs=()
@@ -1445,7 +1445,7 @@ start_fake()
 	: >"$out"
 	mapfile -t base < <(fake_env "$fix")
 	set -m
-	env --default-signal=INT "${base[@]}" "${envs[@]}" "${wrap[@]}" "$BIN" "$@" >"$out" \
+	env --default-signal "${base[@]}" "${envs[@]}" "${wrap[@]}" "$BIN" "$@" >"$out" \
 		2>"$err" </dev/null &
 	bgpid=$!
 	set +m
@@ -1962,7 +1962,7 @@ start_rt()
 	set -m
 	unshare -m --propagation private sh -c \
 		'mount -t tracefs nodev "$1" && shift && exec "$@"' _ \
-		"$rtroot/sys/kernel/tracing" env --default-signal=INT "${wrap[@]}" "$BIN" "$@" \
+		"$rtroot/sys/kernel/tracing" env --default-signal "${wrap[@]}" "$BIN" "$@" \
 		>"$out" 2>"$err" </dev/null &
 	bgpid=$!
 	set +m
