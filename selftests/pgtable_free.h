@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers of the pgtable_free selftests: the sysfs files, the
- * CONFIG_TEST_PGTABLE_FREE hooks in debugfs, and a few measurements.
+ * Helpers of the pgtable_free selftests: the sysfs files, the files of the
+ * test module pgtable_free_test (CONFIG_TEST_PGTABLE_FREE=m) in debugfs,
+ * the rule checker's count (CONFIG_DEBUG_KERNEL_PGTABLE_FREE), and a few
+ * measurements.
  */
 #ifndef PGTABLE_FREE_H
 #define PGTABLE_FREE_H
@@ -17,7 +19,8 @@
 #include <sys/wait.h>
 
 #define SYSFS	"/sys/kernel/mm/pgtable_free/"
-#define HOOKS	"/sys/kernel/debug/pgtable_free/test/"
+#define DEBUGFS	"/sys/kernel/debug/pgtable_free/"
+#define HOOKS	DEBUGFS "test/"
 
 static const char * const stat_names[] = {
 	"queued", "freed", "pending", "pending_max", "batches",
@@ -135,9 +138,26 @@ static inline const char *missing_prerequisite(void)
 		return "kernel lacks CONFIG_ASYNC_KERNEL_PGTABLE_FREE";
 	if (geteuid())
 		return "must run as root";
+	if (access(HOOKS "hold", W_OK) &&
+	    system("modprobe -q pgtable_free_test 2>/dev/null") == -1)
+		return "cannot run modprobe";
 	if (access(HOOKS "hold", W_OK))
-		return "needs CONFIG_TEST_PGTABLE_FREE and debugfs at /sys/kernel/debug";
+		return "needs the pgtable_free_test module (CONFIG_TEST_PGTABLE_FREE=m) and debugfs at /sys/kernel/debug";
 	return NULL;
+}
+
+/*
+ * The rule violations CONFIG_DEBUG_KERNEL_PGTABLE_FREE counted since boot,
+ * or -1 without it.
+ */
+static inline long violations(void)
+{
+	char buf[256], *p;
+
+	if (read_file(DEBUGFS "check", buf, sizeof(buf)) <= 0)
+		return -1;
+	p = strstr(buf, "violations");
+	return p ? strtol(p + strlen("violations"), NULL, 10) : -1;
 }
 
 static inline bool mode_is_sync(void)
@@ -171,8 +191,10 @@ static inline int start_clean(void)
 
 static inline void restore(bool was_sync)
 {
-	if (have_fake_sva())
+	if (have_fake_sva()) {
+		write_str(HOOKS "sva_stall", "0");
 		sva_bind(0);
+	}
 	write_str(HOOKS "hold", "0");
 	write_str(SYSFS "mode", was_sync ? "sync" : "async");
 	write_str(SYSFS "drain", "1");
@@ -251,7 +273,6 @@ static inline void warm_up(void)
 	for (cpu = 0; cpu < n; cpu++) {
 		pin_to_cpu(cpu);
 		hook(HOOKS "alloc_free", 2000);
-		hook(HOOKS "vmap_huge", 200);
 	}
 	pin_to_cpu(0);
 	write_str(SYSFS "drain", "1");

@@ -2,9 +2,12 @@
 /*
  * Stress and fault tests of the deferred freeing of kernel page tables:
  * frees from every CPU while the mode flips, drains run and the list is
- * held; CPU hotplug under a drain; a real out-of-memory with pages held.
+ * held; SVA binds and unbinds racing frees in sync mode, drains and the
+ * OOM notifier, under the rule checker; CPU hotplug under a drain; a real
+ * out-of-memory with pages held.
  *
- * PGTABLE_FREE_STRESS_SECONDS sets the length of the stress run (60).
+ * PGTABLE_FREE_STRESS_SECONDS sets the length of the stress run (60),
+ * PGTABLE_FREE_RACE_SECONDS that of the SVA races (20).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +43,7 @@ static int ncpus(void)
 
 FIXTURE(stress) {
 	bool was_sync;
+	long violations;
 };
 
 FIXTURE_SETUP(stress)
@@ -49,13 +53,18 @@ FIXTURE_SETUP(stress)
 	if (missing)
 		SKIP(return, "%s", missing);
 	self->was_sync = mode_is_sync();
+	self->violations = violations();
 	ASSERT_EQ(0, start_clean());
 }
 
 FIXTURE_TEARDOWN(stress)
 {
-	if (!missing_prerequisite())
-		restore(self->was_sync);
+	if (missing_prerequisite())
+		return;
+	write_str(DEBUGFS "check_delay_us", "0");
+	restore(self->was_sync);
+	EXPECT_EQ(self->violations, violations())
+		TH_LOG("the kernel saw a table freed against the rule");
 }
 
 /* Flags shared between threads, read and written whole. */
@@ -77,20 +86,19 @@ struct worker {
 	int err;
 };
 
-/* Free tables through both hooks, on one CPU, until told to stop. */
+/* Free tables on one CPU, until told to stop. */
 static void *free_worker(void *arg)
 {
 	struct worker *w = arg;
 
 	pin_to_cpu(w->cpu);
 	while (!flag_read(w->stop)) {
-		if (hook(HOOKS "alloc_free", 64) || hook(HOOKS "vmap_huge", 8)) {
+		if (hook(HOOKS "alloc_free", 64)) {
 			w->err = errno ? errno : 1;
 			break;
 		}
-		/* vmap_huge frees one table per iteration, or the test fails. */
-		w->tables += 64 + 8;
-		w->ops += 2;
+		w->tables += 64;
+		w->ops++;
 	}
 	return NULL;
 }
@@ -170,6 +178,129 @@ TEST_F_TIMEOUT(stress, all_cpus_with_control, 600)
 	TH_LOG("%ld control ops; free pages %ld -> %ld", ctl.ops,
 	       free_before, free_after);
 	EXPECT_LE(free_before - free_after, 64);
+}
+
+/* Bind and unbind a fake SVA address space, until told to stop. */
+static void *bind_worker(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!flag_read(w->stop)) {
+		w->err |= sva_bind(++w->ops & 1);
+		usleep(300);
+	}
+	return NULL;
+}
+
+/* Drain, and switch between the modes now and then, until told to stop. */
+static void *drain_worker(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!flag_read(w->stop)) {
+		w->err |= write_str(SYSFS "drain", "1");
+		if (++w->ops % 16 == 0)
+			w->err |= write_str(SYSFS "mode", w->ops % 32 ? "async" : "sync");
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/* Run the OOM notifiers through sysrq, until told to stop. */
+static void *oom_worker(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!flag_read(w->stop)) {
+		if (sysrq_oom())
+			w->err = 1;
+		w->ops++;
+		usleep(20000);
+	}
+	return NULL;
+}
+
+static void memory_hog(void);
+static long reserve_memory(long keep_mb);
+
+/*
+ * SVA binds and unbinds race frees in sync mode, drains and the OOM
+ * notifier (through sysrq while tables are freed, then a real OOM while
+ * tables are held): the rule checker of the kernel must see nothing freed
+ * without an invalidation while an address space was bound, and nothing
+ * invalidated or freed while still reachable.  It widens the windows
+ * between deciding how to free and freeing (check_delay_us), where a bind
+ * is most likely to come in between.
+ */
+TEST_F_TIMEOUT(stress, sva_bind_races, 600)
+{
+	const char *env = getenv("PGTABLE_FREE_RACE_SECONDS");
+	int seconds = env ? atoi(env) : 20, n = ncpus(), i, status;
+	struct worker w[64], binder = { 0 }, drainer = { 0 }, oomer = { 0 };
+	long queued0, freed0, sync0, tables = 0;
+	bool stop = false, unbind = false;
+	pid_t hog;
+
+	if (!have_fake_sva())
+		SKIP(return, "no fake SVA binding (CONFIG_IOMMU_SVA is off)");
+	if (violations() < 0)
+		SKIP(return, "needs CONFIG_DEBUG_KERNEL_PGTABLE_FREE to see the races");
+	ASSERT_LE(n, 64);
+	ASSERT_EQ(0, write_str(DEBUGFS "check_delay_us", "200"));
+	ASSERT_EQ(0, write_str(SYSFS "mode", "sync"));
+	queued0 = stat_read(QUEUED);
+	freed0 = stat_read(FREED);
+	sync0 = stat_read(FREED_SYNC);
+
+	binder.stop = &unbind;
+	drainer.stop = oomer.stop = &stop;
+	ASSERT_EQ(0, pthread_create(&binder.thread, NULL, bind_worker, &binder));
+	ASSERT_EQ(0, pthread_create(&drainer.thread, NULL, drain_worker, &drainer));
+	ASSERT_EQ(0, pthread_create(&oomer.thread, NULL, oom_worker, &oomer));
+	for (i = 0; i < n; i++) {
+		w[i] = (struct worker){ .cpu = i, .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL, free_worker, &w[i]));
+	}
+	sleep(seconds);
+	flag_set(&stop, true);
+	for (i = 0; i < n; i++) {
+		pthread_join(w[i].thread, NULL);
+		EXPECT_EQ(0, w[i].err) TH_LOG("cpu %d", i);
+		tables += w[i].tables;
+	}
+	pthread_join(drainer.thread, NULL);
+	pthread_join(oomer.thread, NULL);
+	EXPECT_EQ(0, drainer.err);
+	EXPECT_EQ(0, oomer.err) TH_LOG("a sysrq OOM did not kill its victim");
+
+	/* A real OOM while the binds go on and tables are held. */
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
+	ASSERT_EQ(0, hook(HOOKS "alloc_free", 128));
+	tables += 128;
+	reserve_memory(96);
+	hog = fork();
+	ASSERT_GE(hog, 0);
+	if (!hog)
+		memory_hog();
+	ASSERT_EQ(hog, waitpid(hog, &status, 0));
+	write_str("/proc/sys/vm/nr_hugepages", "0");
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("the hog was not OOM-killed (status 0x%x)", status);
+	flag_set(&unbind, true);
+	pthread_join(binder.thread, NULL);
+	EXPECT_EQ(0, binder.err);
+
+	ASSERT_EQ(0, write_str(DEBUGFS "check_delay_us", "0"));
+	ASSERT_EQ(0, sva_bind(0));
+	ASSERT_EQ(0, write_str(HOOKS "hold", "0"));
+	ASSERT_EQ(0, write_str(SYSFS "drain", "1"));
+	ASSERT_TRUE(wait_pending_zero(10000));
+	EXPECT_EQ(tables, (stat_read(QUEUED) - queued0) +
+			  (stat_read(FREED_SYNC) - sync0));
+	EXPECT_EQ(stat_read(QUEUED) - queued0, stat_read(FREED) - freed0);
+	TH_LOG("%.0f s: %ld tables (%ld queued, %ld at once), %ld binds and unbinds, %ld drains, %ld sysrq OOMs",
+	       (double)seconds, tables, stat_read(QUEUED) - queued0,
+	       stat_read(FREED_SYNC) - sync0, binder.ops, drainer.ops, oomer.ops);
 }
 
 static bool hotplug_stop;

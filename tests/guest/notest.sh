@@ -2,7 +2,8 @@
 # In the guest of the kernel built with the feature but without its test
 # code (configs/notest.config, as a production kernel has it): the sysfs
 # interface and the root-only debugfs snapshot are there, nothing of the
-# test hooks or the KUnit suite is, and the kselftest skips and says why.
+# test module, the rule checker or the KUnit suite is, and the kselftest
+# skips and says why.
 set -u
 top=${PGTFREE_TOP:?}
 . "$top/tests/lib.sh"
@@ -12,8 +13,9 @@ dbg=/sys/kernel/debug/pgtable_free
 check "the feature's sysfs directory exists" test -d $sys
 check "the debugfs snapshot exists" test -f $dbg/stats
 check "the debugfs snapshot is root-only (0400)" test "$(stat -c %a $dbg/stats)" = 400
+check "no test module without CONFIG_TEST_PGTABLE_FREE" bash -c 'modprobe -n -q test_vmalloc && ! modprobe -n -q pgtable_free_test'
 check "no test hooks without CONFIG_TEST_PGTABLE_FREE" test ! -e $dbg/test
-check "debugfs holds only the snapshot" test "$(ls -A $dbg)" = stats
+check "debugfs holds only the snapshot (no rule checker)" test "$(ls -A $dbg)" = stats
 check "the KUnit suite did not run" bash -c "! dmesg | grep -q 'Subtest: pgtable_free'"
 
 # The kselftest needs the hooks: every test skips, naming the option.
@@ -26,7 +28,7 @@ check "the kselftest exits 0 or 4 (skip), not a failure (exit $rc)" \
 check "the kselftest fails nothing and skips everything" \
 	grep -qE '^# Totals: pass:0 fail:0 xfail:0 xpass:0 skip:[1-9][0-9]* error:0' <<<"$log"
 check "its skips name CONFIG_TEST_PGTABLE_FREE" \
-	grep -q 'SKIP.*needs CONFIG_TEST_PGTABLE_FREE' <<<"$log"
+	grep -q 'SKIP.*CONFIG_TEST_PGTABLE_FREE=m' <<<"$log"
 
 # pgtfree works on such a kernel: status and a round trip of the mode.
 check "pgtfree status runs" pgtfree status
