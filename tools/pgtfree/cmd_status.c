@@ -4,6 +4,7 @@
  * format, or (--check) a one-line verdict with an exit status for it.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -125,7 +126,7 @@ static void prom_metric(const char *name, const char *help, bool gauge,
 			uint64_t v)
 {
 	printf("# HELP %s %c%s.\n# TYPE %s %s\n%s %" PRIu64 "\n", name,
-	       help[0] - 'a' + 'A', help + 1, name,
+	       toupper((unsigned char)help[0]), help + 1, name,
 	       gauge ? "gauge" : "counter", name, v);
 }
 

@@ -207,7 +207,8 @@ int parse_opts(struct pgtfree *pf, struct cmd_args *a,
 	opterr = 0;
 	while ((c = getopt_long(a->argc, a->argv, so, lo, NULL)) != -1) {
 		rc = 0;
-		switch (c) {
+		/* the command's own -n is not --noheadings */
+		switch (c == 'n' && !takes(o, c) ? 0 : c) {
 		case 'J':
 			rc = set_format(o->cmd, &pf->format, &fmt_set,
 					FMT_JSON);
