@@ -88,7 +88,7 @@ static int bad_word(const char *want, const struct mode *m)
 
 int cmd_mode(struct pgtfree *pf, struct cmd_args *a)
 {
-	const struct cmd_opts o = { "mode", "", NULL, 0, no_opt, NULL,
+	const struct cmd_opts o = { "mode", 1, "", NULL, 0, no_opt, NULL,
 				    mode_help };
 	const char *want = NULL;
 	struct sample s;
@@ -99,9 +99,7 @@ int cmd_mode(struct pgtfree *pf, struct cmd_args *a)
 	if (rc)
 		return rc;
 	if (optind < a->argc)
-		want = a->argv[optind++];
-	if (optind < a->argc)
-		return extra_operand("mode", a->argv[optind]);
+		want = a->argv[optind];
 	if (want && !mode_word_ok(want, strlen(want)))
 		return bad_word(want, NULL);
 	rc = open_feature(pf);
@@ -170,7 +168,7 @@ static const struct colset drain_set = { "drain", drain_cols, 3 };
 
 int cmd_drain(struct pgtfree *pf, struct cmd_args *a)
 {
-	const struct cmd_opts o = { "drain", "", NULL, OPT_NOHEAD, no_opt,
+	const struct cmd_opts o = { "drain", 0, "", NULL, OPT_NOHEAD, no_opt,
 				    NULL, drain_help };
 	const unsigned int need = BIT(CT_PENDING) | BIT(CT_FREED);
 	struct sample before, after;
@@ -179,11 +177,8 @@ int cmd_drain(struct pgtfree *pf, struct cmd_args *a)
 	int rc;
 
 	rc = parse_opts(pf, a, &o);
-	if (rc)
-		return rc;
-	if (optind < a->argc)
-		return extra_operand("drain", a->argv[optind]);
-	rc = open_feature(pf);
+	if (!rc)
+		rc = open_feature(pf);
 	if (rc)
 		return rc;
 	read_sample(pf, &before, need);

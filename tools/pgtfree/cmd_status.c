@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,32 +24,27 @@ enum {
 	S_SYNC_PCT,
 };
 
-#define C(ct, N, key, dflt) { N, key, NULL, COL_NUM, dflt, ct, BIT(ct) }
+#define C(ct, N, key, dflt) { N, key, NULL, COL_NUM, dflt, ct, 0 }
 
 /* the order shown by --output-all; help comes from counters[] */
 static struct colinfo status_cols[] = {
-	{ "MODE", "mode", "free mode: async or sync", COL_STR, true, S_MODE,
-	  NEED_MODE },
+	{ "MODE", "mode", "free mode: async or sync", COL_STR, true, S_MODE, NEED_MODE },
 	C(CT_QUEUED, "QUEUED", "queued", false),
 	C(CT_FREED, "FREED", "freed", true),
-	{ "FREED_SIZE", "freed_size", "size of FREED", COL_SIZE, false,
-	  S_FREED_SIZE, BIT(CT_FREED) },
+	{ "FREED_SIZE", "freed_size", "size of FREED", COL_SIZE, false, S_FREED_SIZE, 0 },
 	C(CT_PENDING, "PENDING", "pending", true),
-	{ "PENDING_SIZE", "pending_size", "size of PENDING", COL_SIZE, false,
-	  S_PENDING_SIZE, BIT(CT_PENDING) },
+	{ "PENDING_SIZE", "pending_size", "size of PENDING", COL_SIZE, false, S_PENDING_SIZE, 0 },
 	C(CT_PENDING_MAX, "PENDING_MAX", "pending_max", true),
-	{ "PENDING_MAX_SIZE", "pending_max_size", "size of PENDING_MAX",
-	  COL_SIZE, false, S_PENDING_MAX_SIZE, BIT(CT_PENDING_MAX) },
+	{ "PENDING_MAX_SIZE", "pending_max_size", "size of PENDING_MAX", COL_SIZE, false,
+	  S_PENDING_MAX_SIZE, 0 },
 	C(CT_BATCHES, "BATCHES", "batches", true),
-	{ "AVG_BATCH", "avg_batch", "pages per batch since boot: FREED / "
-	  "BATCHES", COL_FLOAT, true, S_AVG_BATCH,
-	  BIT(CT_FREED) | BIT(CT_BATCHES) },
+	{ "AVG_BATCH", "avg_batch", "pages per batch since boot: FREED / BATCHES", COL_FLOAT, true,
+	  S_AVG_BATCH, BIT(CT_FREED) | BIT(CT_BATCHES) },
 	C(CT_INVALIDATIONS, "INVALIDATIONS", "invalidations", true),
 	C(CT_INVALIDATED_MMS, "INVALIDATED_MMS", "invalidated_mms", false),
 	C(CT_FREED_SYNC, "FREED_SYNC", "freed_sync", true),
-	{ "SYNC_PCT", "sync_pct", "percentage of the pages freed that "
-	  "sync mode freed at once", COL_FLOAT, false, S_SYNC_PCT,
-	  BIT(CT_FREED) | BIT(CT_FREED_SYNC) },
+	{ "SYNC_PCT", "sync_pct", "percentage of the pages freed that sync mode freed at once",
+	  COL_FLOAT, false, S_SYNC_PCT, BIT(CT_FREED) | BIT(CT_FREED_SYNC) },
 	C(CT_OOM_FREED, "OOM_FREED", "oom_freed", false),
 	C(CT_OOM_EVENTS, "OOM_EVENTS", "oom_events", false),
 };
@@ -57,13 +53,27 @@ static const struct colset status_set = {
 	"pgtfree", status_cols, ARRAY_SIZE(status_cols)
 };
 
+/* the counter a size column multiplies */
+static int size_of(int arg)
+{
+	return arg == S_PENDING_SIZE ? CT_PENDING : arg == S_FREED_SIZE ?
+	       CT_FREED : CT_PENDING_MAX;
+}
+
 static void fill_help(void)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(status_cols); i++)
-		if (!status_cols[i].help)
-			status_cols[i].help = counters[status_cols[i].arg].help;
+	for (i = 0; i < ARRAY_SIZE(status_cols); i++) {
+		struct colinfo *c = &status_cols[i];
+
+		if (!c->help)
+			c->help = counters[c->arg].help;
+		if (c->arg < NR_COUNTERS)
+			c->needs = BIT(c->arg);
+		else if (c->type == COL_SIZE)
+			c->needs = BIT(size_of(c->arg));
+	}
 }
 
 static char *size_cell(const struct pgtfree *pf, const struct sample *s,
@@ -101,11 +111,9 @@ static char *status_cell(const struct pgtfree *pf, const struct sample *s,
 		return mode_active(&s->mode) ?
 			xstrdup(mode_active(&s->mode)) : NULL;
 	case S_PENDING_SIZE:
-		return size_cell(pf, s, CT_PENDING);
 	case S_PENDING_MAX_SIZE:
-		return size_cell(pf, s, CT_PENDING_MAX);
 	case S_FREED_SIZE:
-		return size_cell(pf, s, CT_FREED);
+		return size_cell(pf, s, size_of(arg));
 	case S_AVG_BATCH:
 		return ratio_cell(pf, s, CT_FREED, CT_BATCHES, false, 1);
 	case S_SYNC_PCT:
@@ -180,10 +188,16 @@ static void print_prometheus(const struct pgtfree *pf, const struct sample *s)
  */
 #define BATCH_PAGES	1024	/* the kernel takes the list at this size */
 
-static char *add_problem(char *list, char *p)
+static __attribute__((format(printf, 2, 3))) char *
+add_problem(char *list, const char *fmt, ...)
 {
-	char *s = xasprintf("%s%s%s", list ? list : "", list ? "; " : "", p);
+	va_list ap;
+	char *p, *s;
 
+	va_start(ap, fmt);
+	p = xvasprintf(fmt, ap);
+	va_end(ap);
+	s = xasprintf("%s%s%s", list ? list : "", list ? "; " : "", p);
 	free(list);
 	free(p);
 	return s;
@@ -196,32 +210,31 @@ static char *check_problems(const struct pgtfree *pf, const struct sample *a,
 	uint64_t pa = a->val[CT_PENDING], pb = b->val[CT_PENDING];
 	char *list = NULL, *size;
 
-	if (pa && pb && pb >= pa && b->val[CT_FREED] == a->val[CT_FREED])
-		list = add_problem(list, xasprintf(
-			"%" PRIu64 " pages pending and none freed in %.1f s: "
-			"the work item does not run (look for workqueue "
-			"lockups in the kernel log; pgtfree drain frees them)",
-			pb, interval));
-	else if (pa > 2 * BATCH_PAGES && pb > 2 * BATCH_PAGES) {
+	if (pa && pb && pb >= pa && b->val[CT_FREED] == a->val[CT_FREED]) {
+		list = add_problem(list, "%" PRIu64 " pages pending and none "
+				   "freed in %.1f s: the work item does not run "
+				   "(look for workqueue lockups in the kernel "
+				   "log; pgtfree drain frees them)", pb,
+				   interval);
+	} else if (pa > 2 * BATCH_PAGES && pb > 2 * BATCH_PAGES) {
 		size = human_size(pb * (uint64_t)pf->pagesize);
-		list = add_problem(list, xasprintf(
-			"%" PRIu64 " pages (%s) pending, more than two full "
-			"batches, for %.1f s", pb, size, interval));
+		list = add_problem(list, "%" PRIu64 " pages (%s) pending, more "
+				   "than two full batches, for %.1f s", pb,
+				   size, interval);
 		free(size);
 	}
 	if (b->val[CT_OOM_EVENTS])
-		list = add_problem(list, xasprintf(
-			"the OOM notifier freed %" PRIu64 " pending pages %"
-			PRIu64 " times: memory ran out while page tables were "
-			"pending", b->val[CT_OOM_FREED],
-			b->val[CT_OOM_EVENTS]));
+		list = add_problem(list, "the OOM notifier freed %" PRIu64
+				   " pending pages %" PRIu64 " times: memory "
+				   "ran out while page tables were pending",
+				   b->val[CT_OOM_FREED], b->val[CT_OOM_EVENTS]);
 	if (mode && !strcmp(mode, "sync") &&
 	    (b->val[CT_QUEUED] > a->val[CT_QUEUED] ||
 	     b->val[CT_INVALIDATIONS] > a->val[CT_INVALIDATIONS]))
-		list = add_problem(list, xstrdup(
-			"mode sync while an address space is bound for SVA: "
-			"each free is queued and invalidated nearly alone "
-			"(pgtfree mode async batches them)"));
+		list = add_problem(list, "mode sync while an address space is "
+				   "bound for SVA: each free is queued and "
+				   "invalidated nearly alone (pgtfree mode "
+				   "async batches them)");
 	return list;
 }
 
@@ -234,7 +247,7 @@ static int run_check(struct pgtfree *pf, double interval)
 {
 	struct sample a, b;
 	struct timespec deadline;
-	struct json_object *o;
+	struct json_object *o, *verdict;
 	char *problems, *line;
 	sigset_t mask;
 
@@ -258,8 +271,9 @@ static int run_check(struct pgtfree *pf, double interval)
 				 b.val[CT_INVALIDATIONS]);
 	if (pf->format == FMT_JSON) {
 		o = json_object_new_object();
-		json_object_object_add(o, "verdict", json_object_new_string(
-			problems ? "attention" : "ok"));
+		verdict = json_object_new_string(problems ? "attention" :
+						 "ok");
+		json_object_object_add(o, "verdict", verdict);
 		json_object_object_add(o, "message",
 				       json_object_new_string(line));
 		json_print(o, true);
@@ -274,8 +288,6 @@ static int run_check(struct pgtfree *pf, double interval)
 
 static void status_help(void)
 {
-	size_t i;
-
 	fill_help();
 	fputs("Usage:\n"
 	      " pgtfree [status] [options]\n"
@@ -302,9 +314,7 @@ static void status_help(void)
 	      "no OOM event.\n"
 	      "\n"
 	      "Columns (* = default):\n", stdout);
-	for (i = 0; i < ARRAY_SIZE(status_cols); i++)
-		printf(" %c%16s  %s\n", status_cols[i].dflt ? '*' : ' ',
-		       status_cols[i].name, status_cols[i].help);
+	cols_help(&status_set);
 }
 
 struct status_opts {
@@ -318,21 +328,13 @@ enum { OPT_CHECK = 0x200 };
 static int status_opt(void *ctx, int c, const char *arg)
 {
 	struct status_opts *so = ctx;
-	char *q;
-	int rc;
 
 	if (c == OPT_CHECK) {
 		so->check = true;
 		return 0;
 	}
 	so->interval_set = true;
-	if (parse_seconds(arg, 0.01, 86400, &so->interval))
-		return 0;
-	q = quote_str(arg);
-	rc = usage_error("status", "invalid interval '%s': use seconds from "
-			 "0.01 to 86400", q);
-	free(q);
-	return rc;
+	return opt_seconds("status", "interval", arg, 0.01, &so->interval);
 }
 
 static const struct option status_long[] = {
@@ -345,7 +347,7 @@ int cmd_status(struct pgtfree *pf, struct cmd_args *a)
 {
 	struct status_opts so = { .interval = 1 };
 	const struct cmd_opts o = {
-		"status", "i:", status_long,
+		"status", 0, "i:", status_long,
 		OPT_COLUMNS | OPT_BYTES | OPT_PROM | OPT_NOHEAD, status_opt,
 		&so, status_help,
 	};
@@ -362,8 +364,6 @@ int cmd_status(struct pgtfree *pf, struct cmd_args *a)
 	rc = parse_opts(pf, a, &o);
 	if (rc)
 		return rc;
-	if (optind < a->argc)
-		return extra_operand("status", a->argv[optind]);
 	if (a->list)
 		return cols_list(pf, &set, 1);
 	if (so.interval_set && !so.check)

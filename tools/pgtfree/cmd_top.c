@@ -125,26 +125,12 @@ static const struct option top_long[] = {
 static int top_opt(void *ctx, int c, const char *arg)
 {
 	struct top_opts *o = ctx;
-	char *q;
-	int rc;
 
 	switch (c) {
 	case 'd':
-		if (parse_seconds(arg, 0.1, 86400, &o->delay))
-			return 0;
-		q = quote_str(arg);
-		rc = usage_error("top", "invalid delay '%s': use seconds from "
-				 "0.1 to 86400", q);
-		free(q);
-		return rc;
+		return opt_seconds("top", "delay", arg, 0.1, &o->delay);
 	case 'n':
-		if (parse_count(arg, &o->iterations))
-			return 0;
-		q = quote_str(arg);
-		rc = usage_error("top", "invalid iterations '%s': use a whole "
-				 "number, 1 or more", q);
-		free(q);
-		return rc;
+		return opt_count("top", "iterations", arg, &o->iterations);
 	case OPT_INPUT:
 		o->input = arg;
 		return 0;
@@ -189,14 +175,13 @@ static void summary_row(const struct pgtfree *pf, const struct top *t,
 
 static void caller_row(const struct top_entry *e, struct table *tb)
 {
-	char *c[] = {
-		xstrdup(e->name),
-		e->module ? xstrdup(e->module) : NULL,
-		u64_str(e->frees),
-		acc_cell(&e->queued),
-		acc_cell(&e->freed_sync),
-	};
+	char *c[ARRAY_SIZE(caller_cols)];
 
+	c[0] = xstrdup(e->name);
+	c[1] = e->module ? xstrdup(e->module) : NULL;
+	c[2] = u64_str(e->frees);
+	c[3] = acc_cell(&e->queued);
+	c[4] = acc_cell(&e->freed_sync);
 	table_row(tb, c);
 }
 
@@ -204,23 +189,22 @@ static void reason_row(const struct pgtfree *pf, const struct top_entry *e,
 		       struct table *tb)
 {
 	bool exact = pf->format == FMT_JSON, inv = e->invalidations > 0;
-	char *c[] = {
-		xstrdup(e->name),
-		u64_str(e->batches),
-		acc_cell(&e->pages),
-		avg_cell(exact, !e->pages.ovf, (double)e->pages.v,
-			 (double)e->batches),
-		u64_str(e->min),
-		u64_str(e->max),
-		u64_str(e->invalidations),
-		avg_cell(exact, inv && !e->inv_ns.ovf,
-			 (double)e->inv_ns.v / 1000.0,
-			 (double)e->invalidations),
-		inv ? double_str((double)e->inv_max_ns / 1000.0, 1, exact) :
-		      NULL,
-		acc_cell(&e->mms),
-	};
+	char *c[ARRAY_SIZE(batch_cols)];
 
+	c[0] = xstrdup(e->name);
+	c[1] = u64_str(e->batches);
+	c[2] = acc_cell(&e->pages);
+	c[3] = avg_cell(exact, !e->pages.ovf, (double)e->pages.v,
+			(double)e->batches);
+	c[4] = u64_str(e->min);
+	c[5] = u64_str(e->max);
+	c[6] = u64_str(e->invalidations);
+	c[7] = avg_cell(exact, inv && !e->inv_ns.ovf,
+			(double)e->inv_ns.v / 1000.0,
+			(double)e->invalidations);
+	c[8] = inv ? double_str((double)e->inv_max_ns / 1000.0, 1, exact) :
+	       NULL;
+	c[9] = acc_cell(&e->mms);
 	table_row(tb, c);
 }
 
@@ -361,7 +345,7 @@ static int top_input(struct pgtfree *pf, struct top *t, const char *input)
 int cmd_top(struct pgtfree *pf, struct cmd_args *a)
 {
 	struct top_opts o = { .delay = 2 };
-	const struct cmd_opts co = { "top", "d:n:", top_long, OPT_COLUMNS,
+	const struct cmd_opts co = { "top", 0, "d:n:", top_long, OPT_COLUMNS,
 				     top_opt, &o, top_help };
 	const struct colset *sets[ARRAY_SIZE(top_sets)];
 	struct top t;
@@ -371,8 +355,6 @@ int cmd_top(struct pgtfree *pf, struct cmd_args *a)
 	rc = parse_opts(pf, a, &co);
 	if (rc)
 		return rc;
-	if (optind < a->argc)
-		return extra_operand("top", a->argv[optind]);
 	if (a->list) {
 		for (i = 0; i < ARRAY_SIZE(top_sets); i++)
 			sets[i] = &top_sets[i];

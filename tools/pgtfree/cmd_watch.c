@@ -82,8 +82,6 @@ struct watch {
 
 static void watch_help(void)
 {
-	size_t i;
-
 	fputs("Usage:\n"
 	      " pgtfree watch [options] [<delay> [<count>]]\n"
 	      "\n"
@@ -107,9 +105,7 @@ static void watch_help(void)
 	      "     --sysroot <dir>     use <dir>/sys instead of /sys\n"
 	      "\n"
 	      "Fields (* = default):\n", stdout);
-	for (i = 0; i < ARRAY_SIZE(watch_cols); i++)
-		printf(" %c%16s  %s\n", watch_cols[i].dflt ? '*' : ' ',
-		       watch_cols[i].name, watch_cols[i].help);
+	cols_help(&watch_set);
 }
 
 enum { OPT_NOHEADINGS = 0x300 };
@@ -132,67 +128,37 @@ struct watch_ctx {
 static int watch_opt(void *ctx, int c, const char *arg)
 {
 	struct watch_ctx *x = ctx;
+	struct watch *w = x->w;
 
-	switch (c) {
-	case 'i':
-		x->w->delay_arg = arg;
-		break;
-	case 'c':
-		x->w->count_arg = arg;
-		break;
-	case 't':
-		x->w->timestamp = true;
-		break;
-	case 'y':
-		x->w->skip_first = true;
-		break;
-	case 'n':
-		x->w->header_once = true;
-		break;
-	default:
-		x->pf->noheadings = true;
-		break;
+	if (c == 'i' || c == 'c') {
+		*(c == 'i' ? &w->delay_arg : &w->count_arg) = arg;
+		return 0;
 	}
+	*(c == 't' ? &w->timestamp : c == 'y' ? &w->skip_first :
+	  c == 'n' ? &w->header_once : &x->pf->noheadings) = true;
 	return 0;
 }
 
 /* the delay and the count, from the options or the operands */
 static int watch_args(struct watch *w, struct cmd_args *a)
 {
-	char *q;
-	int rc;
+	const char **arg[2] = { &w->delay_arg, &w->count_arg };
+	int i;
 
-	if (optind < a->argc) {
-		if (w->delay_arg)
-			return usage_error("watch", "the delay is given twice: "
-					   "as -i and as '%s'",
+	for (i = 0; i < 2 && optind < a->argc; i++) {
+		if (*arg[i])
+			return usage_error("watch", "the %s is given twice: as "
+					   "-%c and as '%s'", i ? "count" :
+					   "delay", i ? 'c' : 'i',
 					   a->argv[optind]);
-		w->delay_arg = a->argv[optind++];
+		*arg[i] = a->argv[optind++];
 	}
-	if (optind < a->argc) {
-		if (w->count_arg)
-			return usage_error("watch", "the count is given twice: "
-					   "as -c and as '%s'",
-					   a->argv[optind]);
-		w->count_arg = a->argv[optind++];
-	}
-	if (optind < a->argc)
-		return extra_operand("watch", a->argv[optind]);
-	if (w->delay_arg && !parse_seconds(w->delay_arg, 0.01, 86400,
-					   &w->delay)) {
-		q = quote_str(w->delay_arg);
-		rc = usage_error("watch", "invalid delay '%s': use seconds "
-				 "from 0.01 to 86400", q);
-		free(q);
-		return rc;
-	}
-	if (w->count_arg && !parse_count(w->count_arg, &w->count)) {
-		q = quote_str(w->count_arg);
-		rc = usage_error("watch", "invalid count '%s': use a whole "
-				 "number, 1 or more", q);
-		free(q);
-		return rc;
-	}
+	if (w->delay_arg && opt_seconds("watch", "delay", w->delay_arg, 0.01,
+					&w->delay))
+		return EX_USAGE_;
+	if (w->count_arg && opt_count("watch", "count", w->count_arg,
+				      &w->count))
+		return EX_USAGE_;
 	return 0;
 }
 
@@ -290,8 +256,8 @@ static void print_json(const struct watch *w, const struct sample *cur,
 	if (!o)
 		oom();
 	t = xasprintf("%.3f", ts_sec(&cur->real));
-	json_object_object_add(o, "time", json_object_new_double_s(
-		ts_sec(&cur->real), t));
+	json_object_object_add(o, "time",
+			       json_object_new_double_s(ts_sec(&cur->real), t));
 	free(t);
 	json_object_object_add(o, "since_boot",
 			       json_object_new_boolean(first));
@@ -412,7 +378,7 @@ int cmd_watch(struct pgtfree *pf, struct cmd_args *a)
 {
 	struct watch w = { .delay = 1 };
 	struct watch_ctx x = { &w, pf };
-	const struct cmd_opts o = { "watch", "i:c:tyn", watch_long,
+	const struct cmd_opts o = { "watch", 2, "i:c:tyn", watch_long,
 				    OPT_COLUMNS, watch_opt, &x, watch_help };
 	const struct colset *set = &watch_set;
 	int rc;

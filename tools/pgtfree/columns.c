@@ -225,6 +225,16 @@ void table_print(struct table *t, bool blank_before)
 	json_object_put(o);
 }
 
+/* the columns in a command's --help, a star for the default ones */
+void cols_help(const struct colset *cs)
+{
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		printf(" %c%16s  %s\n", cs->col[i].dflt ? '*' : ' ',
+		       cs->col[i].name, cs->col[i].help);
+}
+
 static const char *const type_name[] = {
 	[COL_STR] = "<string>",
 	[COL_NUM] = "<integer>",

@@ -43,6 +43,7 @@ struct colsel {
 int cols_parse(const struct colset *cs, const char *arg, const char *cmd,
 	       struct colsel *sel);
 void cols_default(const struct colset *cs, bool all, struct colsel *sel);
+void cols_help(const struct colset *cs);
 int cols_list(const struct pgtfree *pf, const struct colset *const *sets,
 	      size_t nsets);
 

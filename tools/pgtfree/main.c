@@ -101,6 +101,35 @@ int extra_operand(const char *cmd, const char *arg)
 	return rc;
 }
 
+/* an option's value: 0, or EX_USAGE after saying what it takes */
+int opt_seconds(const char *cmd, const char *what, const char *arg,
+		double min, double *v)
+{
+	char *q;
+
+	if (parse_seconds(arg, min, 86400, v))
+		return 0;
+	q = quote_str(arg);
+	usage_error(cmd, "invalid %s '%s': use seconds from %g to 86400", what,
+		    q, min);
+	free(q);
+	return EX_USAGE_;
+}
+
+int opt_count(const char *cmd, const char *what, const char *arg,
+	      uint64_t *v)
+{
+	char *q;
+
+	if (parse_count(arg, v))
+		return 0;
+	q = quote_str(arg);
+	usage_error(cmd, "invalid %s '%s': use a whole number, 1 or more",
+		    what, q);
+	free(q);
+	return EX_USAGE_;
+}
+
 static int set_format(const char *cmd, enum format *fmt, bool *set,
 		      enum format f)
 {
@@ -232,16 +261,11 @@ int parse_opts(struct pgtfree *pf, struct cmd_args *a,
 			a->output = optarg;
 			break;
 		case OPT_OUTPUT_ALL:
-			a->all = true;
-			break;
 		case 'H':
-			a->list = true;
-			break;
 		case 'b':
-			pf->bytes = true;
-			break;
 		case 'n':
-			pf->noheadings = true;
+			*(c == 'H' ? &a->list : c == 'b' ? &pf->bytes :
+			  c == 'n' ? &pf->noheadings : &a->all) = true;
 			break;
 		case 'h':
 			help_exit(a->named ? o->help : print_help);
@@ -263,6 +287,8 @@ int parse_opts(struct pgtfree *pf, struct cmd_args *a,
 	if (a->output && a->all)
 		return usage_error(o->cmd, "--output and --output-all are "
 				   "mutually exclusive");
+	if (a->argc - optind > o->operands)
+		return extra_operand(o->cmd, a->argv[optind + o->operands]);
 	return 0;
 }
 

@@ -110,7 +110,7 @@ struct pgtfree {
 };
 
 /* util.c */
-void __attribute__((noreturn)) oom(void);
+__attribute__((noreturn)) void oom(void);
 void *xcalloc(size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xvasprintf(const char *fmt, va_list ap);
@@ -186,6 +186,7 @@ struct cmd_args {
 
 struct cmd_opts {
 	const char		*cmd;
+	int			operands;	/* at most */
 	const char		*optstring;	/* the command's short options */
 	const struct option	*longopts;	/* and long ones, or NULL */
 	unsigned int		common;		/* OPT_* it takes too */
@@ -202,6 +203,10 @@ struct cmd_opts {
 int parse_opts(struct pgtfree *pf, struct cmd_args *a,
 	       const struct cmd_opts *o);
 int extra_operand(const char *cmd, const char *arg);
+int opt_seconds(const char *cmd, const char *what, const char *arg,
+		double min, double *v);
+int opt_count(const char *cmd, const char *what, const char *arg,
+	      uint64_t *v);
 int cmd_status(struct pgtfree *pf, struct cmd_args *a);
 int cmd_mode(struct pgtfree *pf, struct cmd_args *a);
 int cmd_drain(struct pgtfree *pf, struct cmd_args *a);

@@ -44,8 +44,10 @@ static void emit(int code, const char *msg)
 				       json_object_new_string(msg));
 		json_object_object_add(e, "code", json_object_new_int(code));
 		json_object_object_add(o, "error", e);
-		fprintf(stderr, "%s\n", json_object_to_json_string_ext(o,
-			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						     JSON_C_TO_STRING_NOSLASHESCAPE),
+		      stderr);
+		fputc('\n', stderr);
 		json_object_put(o);
 		return;
 	}

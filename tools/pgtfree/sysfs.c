@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,32 +38,77 @@
  * pending_max >= pending.
  */
 const struct counter counters[NR_COUNTERS] = {
-	[CT_QUEUED] = { "queued",
-		"pages put on the deferred list", true, false, 9 },
-	[CT_FREED] = { "freed",
-		"pages freed from the list: work item, drain or OOM notifier",
-		true, false, 6 },
-	[CT_PENDING] = { "pending",
-		"pages queued and not yet freed", true, true, 7 },
-	[CT_PENDING_MAX] = { "pending_max",
-		"highest pending since boot", true, true, 8 },
-	[CT_BATCHES] = { "batches",
-		"times the list was emptied and a page freed", false, false,
-		5 },
+	[CT_QUEUED] = { "queued", "pages put on the deferred list", true, false, 9 },
+	[CT_FREED] = { "freed", "pages freed from the list: work item, drain or OOM notifier", true,
+		       false, 6 },
+	[CT_PENDING] = { "pending", "pages queued and not yet freed", true, true, 7 },
+	[CT_PENDING_MAX] = { "pending_max", "highest pending since boot", true, true, 8 },
+	[CT_BATCHES] = { "batches", "times the list was emptied and a page freed", false, false, 5 },
 	[CT_INVALIDATIONS] = { "invalidations",
-		"IOMMU invalidations issued for SVA, one per batch at most: "
-		"the costly operation", false, false, 0 },
-	[CT_INVALIDATED_MMS] = { "invalidated_mms",
-		"SVA address spaces those invalidations covered, summed",
-		false, false, 1 },
-	[CT_FREED_SYNC] = { "freed_sync",
-		"pages freed at once: mode sync, no SVA address space bound",
-		true, false, 2 },
-	[CT_OOM_FREED] = { "oom_freed",
-		"pages freed by the OOM notifier", true, false, 4 },
-	[CT_OOM_EVENTS] = { "oom_events",
-		"times the OOM notifier freed pages", false, false, 3 },
+			       "IOMMU invalidations issued for SVA, one per batch at most: the costly operation",
+			       false, false, 0 },
+	[CT_INVALIDATED_MMS] = { "invalidated_mms", "SVA address spaces those invalidations covered, summed",
+				 false, false, 1 },
+	[CT_FREED_SYNC] = { "freed_sync", "pages freed at once: mode sync, no SVA address space bound",
+			    true, false, 2 },
+	[CT_OOM_FREED] = { "oom_freed", "pages freed by the OOM notifier", true, false, 4 },
+	[CT_OOM_EVENTS] = { "oom_events", "times the OOM notifier freed pages", false, false, 3 },
 };
+
+/* a component that is a symbolic link gives -ELOOP */
+static int link_check(int dirfd, const char *comp, int err)
+{
+	struct stat st;
+
+	if ((err == -ENOTDIR || err == -ELOOP) &&
+	    fstatat(dirfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode))
+		return -ELOOP;
+	return err;
+}
+
+/*
+ * Without openat2 (before Linux 5.6, some seccomp filters, valgrind 3.19):
+ * one component at a time, none followed, ".." refused.
+ */
+static int walk_beneath(int dirfd, const char *rel, int flags)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = rel, *end;
+	int fd = dirfd, nfd = -1, err;
+	struct stat st;
+	bool last;
+
+	if (*rel == '/')
+		return -EXDEV;
+	for (;;) {
+		end = strchrnul(p, '/');
+		last = !*end;
+		if (end - p > NAME_MAX)
+			err = -ENAMETOOLONG;
+		else if (end - p == 2 && !strncmp(p, "..", 2))
+			err = -EXDEV;
+		else
+			err = 0;
+		if (!err) {
+			snprintf(comp, sizeof(comp), "%.*s", (int)(end - p), p);
+			nfd = openat(fd, comp, (last ? flags : O_PATH |
+				     O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC);
+			err = link_check(fd, comp, nfd < 0 ? -errno : 0);
+		}
+		/* O_PATH | O_NOFOLLOW opens a symbolic link itself */
+		if (!err && fstat(nfd, &st) == 0 && S_ISLNK(st.st_mode)) {
+			close(nfd);
+			err = -ELOOP;
+		}
+		if (fd != dirfd)
+			close(fd);
+		if (err || last)
+			return err ? err : nfd;
+		fd = nfd;
+		p = end + 1;
+	}
+}
 
 /* @rel beneath @dirfd: a descriptor, or -errno (-ELOOP: a symlink) */
 int open_beneath(int dirfd, const char *rel, int flags)
@@ -73,6 +119,8 @@ int open_beneath(int dirfd, const char *rel, int flags)
 	};
 	long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
 
+	if (fd < 0 && errno == ENOSYS)
+		return walk_beneath(dirfd, rel, flags);
 	return fd < 0 ? -errno : (int)fd;
 }
 

@@ -328,7 +328,10 @@ void top_trace_close(struct top_trace *tr, struct top *t)
 	free(tr->path);
 	free(tr->inst);
 	memset(tr, 0, sizeof(*tr));
-	tr->tfd = tr->ifd = tr->instfd = tr->pipefd = -1;
+	tr->tfd = -1;
+	tr->ifd = -1;
+	tr->instfd = -1;
+	tr->pipefd = -1;
 }
 
 /*

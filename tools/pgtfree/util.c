@@ -18,7 +18,7 @@
 volatile sig_atomic_t got_signal;
 bool json_errors;
 
-void __attribute__((noreturn)) oom(void)
+void oom(void)
 {
 	/* no allocation here: a fixed message in either format */
 	if (json_errors)

@@ -390,7 +390,8 @@ ssize_t write(int fd, const void *buf, size_t n)
 		rc = write_drain(path, buf, n);
 	else
 		return real(fd, buf, n);
-	logf_("write %s %.*s", rel, (int)strcspn(buf, "\n"), (const char *)buf);
+	logf_("%s %s %.*s", "write", rel, (int)strcspn(buf, "\n"),
+	      (const char *)buf);
 	if (rc < 0) {
 		errno = EINVAL;
 		return -1;

@@ -73,7 +73,9 @@ test_unit()
 {
 	local unit=${PGTFREE_UNIT:-}
 
-	if [ -z "$unit" ] || [ -n "$pfx" ]; then
+	[ -z "$pfx" ] || return
+	if [ -z "$unit" ]; then
+		skip "unit tests" "no PGTFREE_UNIT: they test the source, not a binary"
 		return
 	fi
 	"$unit" | sed "s/^\(not \)\?ok [0-9]* - /&/" >"$tmp/unit.tap"
@@ -114,7 +116,13 @@ else
 	suite
 	last_cmd="valgrind logs"
 	rc=0
-	cat "$tmp"/vg/vg.*.log >"$err" 2>/dev/null
+	# valgrind 3.19 does not know openat2 (pgtfree then walks the path
+	# itself): that warning is not a report
+	cat "$tmp"/vg/vg.*.log 2>/dev/null | grep -v -e 'unhandled amd64-linux syscall: 437$' \
+		-e 'You may be able to write your own handler\.$' \
+		-e 'Read the file README_MISSING_SYSCALL_OR_IOCTL\.$' \
+		-e 'Nevertheless we consider this a bug\.  Please report$' \
+		-e 'it at http://valgrind.org/support/bug_reports.html\.$' >"$err"
 	: >"$out"
 	t "no valgrind report in any run" err_empty
 	pfx= wrap=()
