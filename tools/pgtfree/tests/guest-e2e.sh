@@ -158,6 +158,7 @@ cleanup()
 			rmdir "$tracefs/instances/pgtfree-$p"
 	done
 	[ $tracefs_mounted -eq 0 ] || umount "$tracefs"
+	[ "${devpts_mounted:-0}" -eq 0 ] || umount /dev/pts
 	hooks_available && hook hold 0 2>/dev/null
 	if [ -n "$orig_mode" ]; then
 		echo "$orig_mode" >"$sysfs/mode" 2>/dev/null ||
@@ -565,6 +566,13 @@ fi
 # the screen is drawn again every second, the callers are the kernel's
 # own, and Ctrl-C leaves the tracing state as it was
 screen() { tmux capture-pane -p -t pgt 2>/dev/null; }
+# a terminal needs devpts, which the guest may not have mounted
+devpts_mounted=0
+if [ ! -e /dev/pts/ptmx ]; then
+	mkdir -p /dev/pts && mount -t devpts -o ptmxmode=0666 devpts /dev/pts &&
+		devpts_mounted=1
+	[ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
+fi
 secs_shown() { screen | sed -n 's/^pgtfree top: \([0-9]*\) s of .*/\1/p'; }
 if [ -z "$vmalloc_ko" ]; then
 	notok "test_vmalloc.ko of this kernel, for real frees (CONFIG_TEST_VMALLOC=m)"
@@ -604,7 +612,7 @@ elif [ -d "$tracefs/events/pgtable_free" ]; then
 	top_start -J
 	kill -KILL "$tpid"
 	wait "$tpid" 2>/dev/null
-	run top
+	run top -d 0.5 -n 1
 	check "top warns of the instance a killed top left" \
 		'[[ $err == *"pgtfree-$tpid is left from a pgtfree that is gone"* ]]'
 	run top --cleanup

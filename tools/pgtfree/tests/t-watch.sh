@@ -34,8 +34,6 @@ test_watch_values()
 		eval '[ "$(field queued 1) $(field queued/s 1) $(field pg/batch 1)" = "1234 1.2 20.0" ]'
 	t "line 2: the deltas 66, 60, 3, 2 and 20 pages per batch" \
 		eval '[ "$(field queued 2) $(field freed 2) $(field batches 2) $(field invalidations 2) $(field pg/batch 2)" = "66 60 3 2 20.0" ]'
-	t "line 2: queued/s is 66 over about 0.25 s" \
-		eval 'awk -v r="$(field queued/s 2)" "BEGIN { exit !(r > 200 && r < 300) }"'
 	t "line 3: a counter that went backwards is '-', not 2^64 - 50" \
 		eval '[ "$(field queued 3) $(field queued/s 3)" = "- -" ] && ! out_has 18446744073709551'
 	t "line 3: no batch in the interval: pages per batch '-'" \
@@ -47,6 +45,7 @@ test_watch_values()
 		eval 'status_is 0 && out_lines 4 && jq -se ".[0].since_boot and
 			.[0].interval == 1000 and .[0].queued_per_sec == 1.234 and
 			.[1].queued == 66 and .[1].pages_per_batch == 20 and
+			(.[1].queued_per_sec * .[1].interval - 66 | fabs) < 0.001 and
 			.[1].invalidations_per_sec > 0 and .[2].queued == null and
 			(.[1].time | type) == \"number\"" <"$out" >/dev/null'
 	watch_moving -y -r -o queued
