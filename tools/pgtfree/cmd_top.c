@@ -245,10 +245,13 @@ static void top_print(struct pgtfree *pf, const struct top *t)
 	}
 }
 
-/* a screen of the live display */
-static void redraw(struct pgtfree *pf, const struct top *t,
+/* a screen of the live display, @secs into the trace */
+static void redraw(struct pgtfree *pf, struct top *t,
 		   const struct top_opts *o, double secs)
 {
+	/* to the microsecond, as the events' timestamps */
+	t->seconds = round(secs * 1e6) / 1e6;
+	t->have_seconds = true;
 	fputs("\033[H\033[2J", stdout);
 	printf("pgtfree top: %.0f s of pgtable_free events, refreshed every "
 	       "%g s; Ctrl-C quits\n\n", secs, o->delay);
@@ -290,7 +293,6 @@ static int top_live(struct pgtfree *pf, struct top *t,
 			break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	/* to the microsecond, as the events' timestamps */
 	t->seconds = round((ts_sec(&now) - ts_sec(&start)) * 1e6) / 1e6;
 	t->have_seconds = true;
 	top_trace_close(&tr, t);

@@ -379,7 +379,7 @@ run_nobody status
 check "non-root status: exit 0" '[ "$rc" -eq 0 ] && [ -z "$err" ]'
 run_nobody -J
 check "non-root status -J parses" \
-	'[ "$rc" -eq 0 ] && jq -e ".pgtfree[0].queued | type == \"number\"" <<<"$out" >/dev/null'
+	'[ "$rc" -eq 0 ] && jq -e ".pgtfree[0].freed | type == \"number\"" <<<"$out" >/dev/null'
 run_nobody mode
 check "non-root mode: prints it" '[ "$rc" -eq 0 ] && [ "$out" = async ]'
 
@@ -593,6 +593,8 @@ elif [ -d "$tracefs/events/pgtable_free" ]; then
 	screen >"$tmp/screen"
 	check "top on a terminal: drawn again every second ($first s, then $later s)" \
 		'[ -n "$first" ] && [ -n "$later" ] && [ "$later" -ge $((first + 2)) ]'
+	check "top on a terminal: SECONDS follows the refreshes" \
+		'[ "$(awk "/^SECONDS/ { getline; print int(\$1) }" "$tmp/screen")" -ge $((later - 1)) ]'
 	check "top on a terminal: a caller's row from 10 module loads" \
 		'grep -A3 "^CALLER" "$tmp/screen" | awk "NR > 1 && \$0 ~ /[a-z_]/ { f = 1 } END { exit !f }"'
 	diag "$(cat "$tmp/screen")"
@@ -627,6 +629,7 @@ elif [ -d "$tracefs/events/pgtable_free" ]; then
 			bash -c "$(declare -f module_cycles); vmalloc_ko=$vmalloc_ko; module_cycles 10; echo 1 >$sysfs/drain" \
 			>"$tmp/perf.log" 2>&1
 		perf script -i "$tmp/perf.data" >"$tmp/perf.txt" 2>>"$tmp/perf.log"
+		[ -z "${VM_EXEC_OUT:-}" ] || cp "$tmp/perf.txt" "$VM_EXEC_OUT/perf-script.txt"
 		snap p1
 		run top --input "$tmp/perf.txt" -J
 		cp "$tmp/out" "$tmp/top.json"
