@@ -33,6 +33,11 @@ test_top_input()
 	run top --input "$traces/perfscript.trace" -J
 	t "top --input (perf script text): the events of recorded.trace" \
 		eval 'status_is 0 && [ "$(top_sum "$out")" = "$(cat "$tmp/recorded.sum")" ]'
+	run top --input "$traces/perf-guest.trace" -J
+	t "top --input, perf script of ten module loads on the guest kernel: 30 queued, 30 freed" \
+		eval 'status_is 0 && jq_out ".summary[0].malformed == 0 and .summary[0].events == 60 and
+			.callers == [{caller: \"change_page_attr_set_clr\", module: null, frees: 30,
+			queued: 30, freed_sync: 0}] and .batches[0].pages == 30"'
 	run top --input "$traces/tracecmd.trace" -J
 	t "top --input (trace-cmd report text): its events and losses" \
 		eval 'status_is 0 && jq_out ".summary[0] | .events == 3 and .lost == 5 and .malformed == 0"'
