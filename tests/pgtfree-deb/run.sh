@@ -92,6 +92,12 @@ else
 		bail "scripts/pgtfree-deb builds the package"
 	ok "scripts/pgtfree-deb builds the package"
 	deb=$(ls "$tmp"/deb/pgtfree_*.deb)
+	built_tested()
+	{
+		grep '^# Totals: ' "$tmp/deb/build.log" >"$log"
+		grep -q '^# Totals: pass:[1-9][0-9]* fail:0 ' "$tmp/deb/build.log"
+	}
+	t "the package build ran the host tests (dh_auto_test), all passed" built_tested
 fi
 
 lintian_clean()
