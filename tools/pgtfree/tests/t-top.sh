@@ -51,6 +51,9 @@ test_top_input()
 		eval 'status_is 65 && err_has "no pgtable_free event in it could be parsed"'
 	run top --input "$traces/lost.trace" -J
 	t "top --input: lost events summed" jq_out ".summary[0].lost == 42"
+	run top --input "$traces/lost-unknown.trace" -J
+	t "top --input: a loss of unknown size makes LOST null, not 0" \
+		jq_out '.summary[0].lost == null and .summary[0].events > 0'
 	run top --input "$tmp/none.trace"
 	t "top --input of no file: exit 66" fails 66 "--input $tmp/none.trace"
 	run top -H -r --noheadings
