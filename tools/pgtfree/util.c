@@ -90,7 +90,7 @@ char *quote_value(const char *buf, size_t len)
 		}
 	}
 	if (i < n)
-		strcpy(p, "...");
+		memcpy(p, "...", 4);
 	return out;
 }
 
