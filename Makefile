@@ -86,7 +86,7 @@ kernel-debug: kernel-tree
 
 tool:
 	@DEPS_BASES= scripts/deps
-	@$(MAKE) -s -C tools/pgtfree OUTPUT=$(BIN)/
+	@$(MAKE) -s -C tools/pgtfree OUTPUT=$(BIN)/ all unit
 
 selftests: kernel-tree
 	@mkdir -p $(STOUT)/pgtable_free

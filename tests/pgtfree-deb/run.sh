@@ -83,7 +83,7 @@ host_before=$(host_state)
 # ---------------------------------------------------------------- the .deb
 
 version=$(sed -n -E 's/^#define[[:space:]]+PGTFREE_VERSION[[:space:]]+"([^"]*)".*/\1/p' \
-	"$top/tools/pgtfree/pgtfree.c")
+	"$top/tools/pgtfree/pgtfree.h")
 if [ -n "${PGTFREE_DEB:-}" ]; then
 	deb=$PGTFREE_DEB
 	[ -f "$deb" ] || { echo "no file $deb" >"$log"; bail "PGTFREE_DEB is a file"; }
@@ -92,6 +92,12 @@ else
 		bail "scripts/pgtfree-deb builds the package"
 	ok "scripts/pgtfree-deb builds the package"
 	deb=$(ls "$tmp"/deb/pgtfree_*.deb)
+	built_tested()
+	{
+		grep '^# Totals: ' "$tmp/deb/build.log" >"$log"
+		grep -q '^# Totals: pass:[1-9][0-9]* fail:0 ' "$tmp/deb/build.log"
+	}
+	t "the package build ran the host tests (dh_auto_test), all passed" built_tested
 fi
 
 lintian_clean()
@@ -105,7 +111,7 @@ t "lintian: no error or warning that is not overridden" lintian_clean
 
 deb_version()
 {
-	echo "package ${deb##*/}: $(dpkg-deb -f "$deb" Version), pgtfree.c: $version" >"$log"
+	echo "package ${deb##*/}: $(dpkg-deb -f "$deb" Version), pgtfree.h: $version" >"$log"
 	[ "$(dpkg-deb -f "$deb" Version)" = "$version" ]
 }
 t "the package's version is PGTFREE_VERSION ($version)" deb_version
@@ -167,7 +173,7 @@ t "installed pgtfree --version prints pgtfree $version" version_ok
 
 host_tests()
 {
-	PGTFREE=$BIN VALGRIND=0 bash "$top/tools/pgtfree/tests/run.sh" >"$tmp/host.tap" 2>&1
+	PGTFREE=$BIN VALGRIND=0 MUTATIONS=0 bash "$top/tools/pgtfree/tests/run.sh" >"$tmp/host.tap" 2>&1
 	local rc=$?
 
 	sed -n 's/^# Totals: /# host tests: /p' "$tmp/host.tap"
@@ -203,7 +209,6 @@ export PGTFREE_TEXTFILE_DIR=$textdir PGTFREE=$BIN
 fake=$tmp/fake
 d=$fake/sys/kernel/mm/pgtable_free
 mkdir -p "$d/stats" "$fake/proc" "$tmp/empty"
-: >"$fake/.pgtfree-test-tree"
 printf '1000.00 1900.00\n' >"$fake/proc/uptime"
 printf '[async] sync\n' >"$d/mode"
 for kv in queued=1234 freed=1200 pending=34 pending_max=512 batches=60 \
@@ -217,7 +222,7 @@ wrap_run() { "$WRAP" "$@" >>"$log" 2>&1; wrc=$?; }
 scrape_error_lines()
 {
 	printf '%s\n' \
-		'# HELP pgtable_free_scrape_error 1 if pgtfree could not read the counters (the other metrics are then absent), else 0.' \
+		'# HELP pgtable_free_scrape_error 1 if pgtfree could not read a file (labelled) or any (unlabelled), else 0.' \
 		'# TYPE pgtable_free_scrape_error gauge' \
 		"pgtable_free_scrape_error $1"
 }
@@ -242,7 +247,7 @@ prom_format()
 	awk '
 	/^# HELP [a-z_]+ [^ ].*$/ { help[$3] = 1; next }
 	/^# TYPE [a-z_]+ (counter|gauge)$/ { if (!($3 in help)) bad = 1; type[$3] = 1; next }
-	/^[a-z_]+(\{mode="[a-z][a-z0-9_]*"\})? [0-9]+$/ {
+	/^[a-z_]+(\{(mode|file)="[a-z_\/]+"\})? [0-9]+$/ {
 		name = $1; sub(/\{.*/, "", name); if (!(name in type)) bad = 1; next }
 	{ bad = 1 }
 	END { exit bad }' "$prom" || { echo "not the Prometheus text format:" >>"$log"; cat "$prom" >>"$log"; return 1; }
@@ -260,11 +265,49 @@ t "collector: a failed read writes pgtable_free_scrape_error 1 alone, exits with
 good_read()
 {
 	wrap_run --sysroot "$fake"
-	{ cat "$tmp/metrics"; scrape_error_lines 0; } >"$tmp/want"
+	cp "$tmp/metrics" "$tmp/want"
 	[ $wrc -eq 0 ] || { echo "wrapper exit status $wrc" >>"$log"; return 1; }
+	grep -qx 'pgtable_free_scrape_error 0' "$prom" || { echo "no scrape_error 0" >>"$log"; return 1; }
 	prom_is "$tmp/want" && prom_format
 }
-t "collector: a good read writes pgtfree's metrics and pgtable_free_scrape_error 0" good_read
+t "collector: a good read writes pgtfree's metrics, pgtable_free_scrape_error 0 last" good_read
+
+# one bad counter: every good metric, and a scrape error for the file
+bad_counter()
+{
+	local q=$d/stats/queued
+
+	printf 'abc\n' >"$q"
+	wrap_run --sysroot "$fake"
+	printf '1234\n' >"$q"
+	[ $wrc -eq 65 ] || { echo "wrapper exit status $wrc, not pgtfree's 65" >>"$log"; return 1; }
+	grep -qx 'pgtable_free_freed_pages_total 1200' "$prom" &&
+		grep -qx 'pgtable_free_scrape_error{file="stats/queued"} 1' "$prom" &&
+		grep -qx 'pgtable_free_scrape_error 1' "$prom" &&
+		! grep -q queued_pages "$prom" || { cat "$prom" >>"$log"; return 1; }
+	prom_format
+}
+t "collector: a bad counter file: every other metric kept, a scrape error names it" bad_counter
+
+# the units' condition: skipped, not failed, without the interface
+skipped()
+{
+	local f c rc=0
+
+	for f in service timer; do
+		c=$(sed -n 's/^\(ConditionPathIsDirectory=.*\)/\1/p' \
+			"$root/lib/systemd/system/pgtfree-prometheus.$f")
+		[ "$c" = ConditionPathIsDirectory=/sys/kernel/mm/pgtable_free ] ||
+			{ echo "$f: condition '$c'" >>"$log"; rc=1; continue; }
+		if [ -d /sys/kernel/mm/pgtable_free ]; then
+			systemd-analyze condition "$c" >>"$log" 2>&1 || rc=1
+		else
+			! systemd-analyze condition "$c" >>"$log" 2>&1 || rc=1
+		fi
+	done
+	return $rc
+}
+t "collector units: skipped where /sys/kernel/mm/pgtable_free is not (systemd-analyze condition)" skipped
 
 # fake pgtfree binaries around the installed one
 cat >"$tmp/partial-pgtfree" <<'EOF'
@@ -330,7 +373,7 @@ atomic()
 	# shellcheck disable=SC2016 # $1 is the inner shell's
 	timeout 10 sh -c 'echo >"$1"' _ "$tmp/go"
 	wait $pid || { echo "wrapper exit status $?" >>"$log"; rc=1; }
-	{ cat "$tmp/metrics"; scrape_error_lines 0; } >"$tmp/want"
+	cp "$tmp/metrics" "$tmp/want"
 	prom_is "$tmp/want" || rc=1
 	[ "$(stat -c %i "$prom")" != "$ino_before" ] || { echo "pgtfree.prom rewritten in place (same inode)" >>"$log"; rc=1; }
 	return $rc
