@@ -228,9 +228,9 @@ static long reserve_memory(long keep_mb);
  * notifier (through sysrq while tables are freed, then a real OOM while
  * tables are held): the rule checker of the kernel must see nothing freed
  * without an invalidation while an address space was bound, and nothing
- * invalidated or freed while still reachable.  It widens the windows
- * between deciding how to free and freeing (check_delay_us), where a bind
- * is most likely to come in between.
+ * invalidated or freed while still reachable.  It widens the OOM
+ * notifier's window before it takes the list (check_delay_us), where a
+ * bind racing it is most likely to come in.
  */
 TEST_F_TIMEOUT(stress, sva_bind_races, 600)
 {
@@ -246,7 +246,9 @@ TEST_F_TIMEOUT(stress, sva_bind_races, 600)
 	if (violations() < 0)
 		SKIP(return, "needs CONFIG_DEBUG_KERNEL_PGTABLE_FREE to see the races");
 	ASSERT_LE(n, 64);
-	ASSERT_EQ(0, write_str(DEBUGFS "check_delay_us", "200"));
+	/* Held, the OOM notifier always finds pages to free or put back. */
+	ASSERT_EQ(0, write_str(DEBUGFS "check_delay_us", "5000"));
+	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
 	ASSERT_EQ(0, write_str(SYSFS "mode", "sync"));
 	queued0 = stat_read(QUEUED);
 	freed0 = stat_read(FREED);
@@ -274,7 +276,6 @@ TEST_F_TIMEOUT(stress, sva_bind_races, 600)
 	EXPECT_EQ(0, oomer.err) TH_LOG("a sysrq OOM did not kill its victim");
 
 	/* A real OOM while the binds go on and tables are held. */
-	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 128));
 	tables += 128;
 	reserve_memory(96);
