@@ -40,7 +40,7 @@ endif
 
 .PHONY: help deps kernel-tree export-patches patches-check kernel kernel-debug tool \
 	selftests build run shell vm-exec check check-full bench lint series bisect-check deb trace-recipes \
-	deb-check pgtfree-deb mutation-check
+	deb-check pgtfree-deb mutation-check build-matrix
 
 help:
 	@echo 'make run             build what is missing, boot the kernel, show the feature'
@@ -55,6 +55,7 @@ help:
 	@echo 'make lint            checkpatch, sparse and W=1 on our code'
 	@echo 'make series          a review-ready series in build/series'
 	@echo 'make bisect-check    build every step of the series, feature on and off'
+	@echo 'make build-matrix    the series on the configurations the kernel test robot tries'
 	@echo 'make mutation-check  the kselftests must fail on kernels with a broken invalidation or batching'
 	@echo 'make trace-recipes   the admin guide'"'"'s perf and bpftrace recipes, run in a guest'
 	@echo 'make deb             a Debian kernel package for a real machine (hours)'
@@ -126,6 +127,12 @@ series: kernel-tree
 
 bisect-check: kernel-tree
 	@scripts/bisect-check
+
+# x86_64, i386 and arm64 configurations of configs/matrix (cross compiler
+# from Debian)
+build-matrix: kernel-tree
+	@DEPS_BASES= DEPS_MATRIX=1 scripts/deps
+	@scripts/build-matrix
 
 # The kselftests against kernels with a broken invalidation (tests/mutations)
 mutation-check: build

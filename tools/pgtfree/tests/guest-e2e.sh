@@ -9,9 +9,9 @@
 #   real work    loading and unloading a module frees page tables through
 #                the CPA collapse of the module area (the guest build's
 #                test_vmalloc.ko, which refuses to stay loaded by design)
-#   test hooks   /sys/kernel/debug/pgtable_free/test/ (alloc_free,
-#                vmap_huge, hold), for exact counts: every use of them goes
-#                through hooks_available and hook below
+#   test hooks   /sys/kernel/debug/pgtable_free/test/ (alloc_free, hold)
+#                of the pgtable_free_test module, for exact counts: every
+#                use of them goes through hooks_available and hook below
 #
 # Output: one TAP line per check, then "# Totals: pass:N fail:N skip:N";
 # exit status 1 if any check failed.  The mode and hold are restored on
@@ -32,14 +32,15 @@ debugfs=/sys/kernel/debug
 pg=(pgtfree)
 
 # ---------------------------------------------------------------- frees
-# The test hooks are debugfs files of the kernel's test code (to become a
-# module of their own): these two functions are all that touch them.
+# The test hooks are debugfs files of the pgtable_free_test module: these
+# two functions are all that touch them.
 hooks=$debugfs/pgtable_free/test
 hooks_available()
 {
 	local h
 
-	for h in vmap_huge alloc_free hold; do
+	[ -e "$hooks" ] || modprobe -q pgtable_free_test 2>/dev/null
+	for h in alloc_free hold; do
 		[ -e "$hooks/$h" ] || return 1
 	done
 }
@@ -234,15 +235,15 @@ if [ $have_hooks -eq 1 ]; then
 	scheck s0 s0 "at rest with hold=1: queued == freed + pending" \
 		'[ "$(get s0 queued)" -eq $(( $(get s0 freed) + $(get s0 pending) )) ]'
 
-	hook vmap_huge 8
-	n1=$(hook vmap_huge)
+	hook alloc_free 8
+	n1=$(hook alloc_free)
 	snap s1
-	check "vmap_huge 8 freed some PTE tables (read back: $n1)" \
-		'[ "$n1" -gt 0 ] 2>/dev/null'
-	scheck s0 s1 "vmap_huge: queued delta == $n1" '[ "$(delta s0 s1 queued)" -eq "$n1" ]'
-	scheck s0 s1 "vmap_huge: pending delta == $n1" '[ "$(delta s0 s1 pending)" -eq "$n1" ]'
-	scheck s0 s1 "vmap_huge, hold=1: freed unchanged" '[ "$(delta s0 s1 freed)" -eq 0 ]'
-	scheck s0 s1 "vmap_huge, hold=1: batches unchanged" '[ "$(delta s0 s1 batches)" -eq 0 ]'
+	check "alloc_free 8 freed 8 kernel page tables (read back: $n1)" \
+		'[ "$n1" -eq 8 ] 2>/dev/null'
+	scheck s0 s1 "alloc_free: queued delta == $n1" '[ "$(delta s0 s1 queued)" -eq "$n1" ]'
+	scheck s0 s1 "alloc_free: pending delta == $n1" '[ "$(delta s0 s1 pending)" -eq "$n1" ]'
+	scheck s0 s1 "alloc_free, hold=1: freed unchanged" '[ "$(delta s0 s1 freed)" -eq 0 ]'
+	scheck s0 s1 "alloc_free, hold=1: batches unchanged" '[ "$(delta s0 s1 batches)" -eq 0 ]'
 
 	hook alloc_free 16
 	n2=$(hook alloc_free)
@@ -250,7 +251,7 @@ if [ $have_hooks -eq 1 ]; then
 	check "alloc_free 16 (read back: $n2)" '[ "$n2" -eq 16 ] 2>/dev/null'
 	scheck s1 s2 "alloc_free: queued delta == $n2" '[ "$(delta s1 s2 queued)" -eq "$n2" ]'
 	scheck s1 s2 "alloc_free: pending delta == $n2" '[ "$(delta s1 s2 pending)" -eq "$n2" ]'
-	scheck s0 s2 "both hooks: queued delta == $n1 + $n2" \
+	scheck s0 s2 "both writes: queued delta == $n1 + $n2" \
 		'[ "$(delta s0 s2 queued)" -eq $((n1 + n2)) ]'
 	scheck s2 s2 "pending_max >= pending" \
 		'[ "$(get s2 pending_max)" -ge "$(get s2 pending)" ]'
