@@ -106,7 +106,7 @@ TEST_F(pgtable_free, alloc_free_counts)
 }
 
 /* The work item alone empties the list, in batches. */
-TEST_F(pgtable_free, worker_drains)
+TEST_F_TIMEOUT(pgtable_free, worker_drains, 300)
 {
 	const unsigned long n = 1000;
 	struct stats before;
@@ -141,7 +141,7 @@ static void *burst_thread(void *arg)
 }
 
 /* 10,000 frees from two CPUs at once: nothing lost, nothing leaked. */
-TEST_F(pgtable_free, burst_two_cpus)
+TEST_F_TIMEOUT(pgtable_free, burst_two_cpus, 300)
 {
 	struct burst b[2] = {
 		{ 0, HOOKS "alloc_free", 5000, 0 },
@@ -350,7 +350,7 @@ TEST_F(sva, one_invalidation_per_batch)
 }
 
 /* A burst in async mode: one invalidation per batch, none missed. */
-TEST_F(sva, burst_invalidates_every_batch)
+TEST_F_TIMEOUT(sva, burst_invalidates_every_batch, 300)
 {
 	struct stats before;
 	long errors, calls, inv;
@@ -535,7 +535,7 @@ static void *free_loop(void *arg)
 }
 
 /* Mode switches racing with frees on another CPU lose nothing. */
-TEST_F(pgtable_free, mode_flip_while_freeing)
+TEST_F_TIMEOUT(pgtable_free, mode_flip_while_freeing, 300)
 {
 	pthread_t t;
 	int err = 0, i;
