@@ -142,7 +142,8 @@ static inline const char *missing_prerequisite(void)
 	    system("modprobe -q pgtable_free_test 2>/dev/null") == -1)
 		return "cannot run modprobe";
 	if (access(HOOKS "hold", W_OK))
-		return "needs the pgtable_free_test module (CONFIG_TEST_PGTABLE_FREE=m) and debugfs at /sys/kernel/debug";
+		return "needs the pgtable_free_test module (CONFIG_TEST_PGTABLE_FREE=m) "
+		       "and debugfs at /sys/kernel/debug";
 	return NULL;
 }
 

@@ -255,7 +255,8 @@ TEST_F_TIMEOUT(stress, sva_bind_races, 600)
 	sync0 = stat_read(FREED_SYNC);
 
 	binder.stop = &unbind;
-	drainer.stop = oomer.stop = &stop;
+	drainer.stop = &stop;
+	oomer.stop = &stop;
 	ASSERT_EQ(0, pthread_create(&binder.thread, NULL, bind_worker, &binder));
 	ASSERT_EQ(0, pthread_create(&drainer.thread, NULL, drain_worker, &drainer));
 	ASSERT_EQ(0, pthread_create(&oomer.thread, NULL, oom_worker, &oomer));
@@ -299,7 +300,8 @@ TEST_F_TIMEOUT(stress, sva_bind_races, 600)
 	EXPECT_EQ(tables, (stat_read(QUEUED) - queued0) +
 			  (stat_read(FREED_SYNC) - sync0));
 	EXPECT_EQ(stat_read(QUEUED) - queued0, stat_read(FREED) - freed0);
-	TH_LOG("%.0f s: %ld tables (%ld queued, %ld at once), %ld binds and unbinds, %ld drains, %ld sysrq OOMs",
+	TH_LOG("%.0f s: %ld tables (%ld queued, %ld at once), %ld binds and unbinds, "
+	       "%ld drains, %ld sysrq OOMs",
 	       (double)seconds, tables, stat_read(QUEUED) - queued0,
 	       stat_read(FREED_SYNC) - sync0, binder.ops, drainer.ops, oomer.ops);
 }
