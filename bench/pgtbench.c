@@ -2,25 +2,25 @@
 /*
  * pgtbench: the guest side of `make bench`.
  *
- * Runs inside the test guest (as root) and drives the pgtable_free sysfs
- * controls and debugfs test hooks.  Each subcommand prints one JSON object
- * on stdout; scripts/bench assembles them into build/bench.json.
+ * Runs inside the test guest as root, with the test module pgtable_free_test
+ * loaded, and drives the pgtable_free sysfs controls and the module's
+ * debugfs files.  Each subcommand prints one JSON object on stdout;
+ * scripts/bench assembles them into build/bench.json.
  *
- *   pgtbench env                        kernel, CPUs, clock resolution
- *   pgtbench cost HOOK N REPS           ns per free, async vs sync
- *   pgtbench cost-async HOOK N REPS     ns per free, async, as the hook counts
- *   pgtbench bursts HOOK REPS SIZE...   batches per burst: async, hold, sync
- *   pgtbench latency HOOK N BURSTS      write return -> stats/pending == 0
- *   pgtbench contend HOOK N REPS [MODE] frees from every CPU at once vs one
- *   pgtbench price HOOK N REPS US...    a priced invalidation, async vs sync
- *   pgtbench window HOOK N REPS MS...   batching windows, 0 = mainline's
- *   pgtbench trace HOOK N REPS          the free path, events off vs on
- *   pgtbench queues N REPS              queue designs, in-kernel (queue_bench)
- *   pgtbench exec-time REPS CMD...      wall time of a command
- *   pgtbench cpu-time SECS CMD...       CPU time of a command run for SECS
+ *   pgtbench env                      kernel, CPUs, clock resolution
+ *   pgtbench cost N REPS              ns per free: async, async held, sync
+ *   pgtbench bursts REPS SIZE...      batches and invalidations per burst
+ *   pgtbench latency N BURSTS         write return -> every page freed
+ *   pgtbench wait REPS SIZE...        queue -> batch of each table (tracing)
+ *   pgtbench trace N REPS             the free path, events off vs on
+ *   pgtbench contend N REPS [MODE]    frees from every CPU at once vs one
+ *   pgtbench exec-time REPS CMD...    wall time of a command
+ *   pgtbench cpu-time SECS CMD...     CPU time of a command run for SECS
  *
- * Every time is CLOCK_MONOTONIC in the guest.  Under QEMU TCG the absolute
- * values say little about hardware; compare variants of one boot.
+ * The frees are the test module's alloc_free: N kernel page tables
+ * allocated and freed through the page table allocators, of each level in
+ * turn.  Every time is CLOCK_MONOTONIC in the guest.  Under QEMU TCG the
+ * absolute values say little about hardware; compare variants of one boot.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -35,16 +35,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define SYS	"/sys/kernel/mm/pgtable_free"
-#define HOOKS	"/sys/kernel/debug/pgtable_free/test"
+#define SYS		"/sys/kernel/mm/pgtable_free"
+#define HOOKS		"/sys/kernel/debug/pgtable_free/test"
+#define ALLOC_FREE	HOOKS "/alloc_free"
+#define TRACE_ENABLE	"/sys/kernel/tracing/events/pgtable_free/enable"
+
+/* The most tables one write to alloc_free frees (the module's limit). */
+#define HOOK_MAX	1000000UL
 
 /* Give up waiting for the list to empty after this long. */
 #define EMPTY_TIMEOUT_NS	(30ULL * 1000000000ULL)
@@ -69,6 +74,45 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void *zalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+/* ---- arguments: all checked before the first file is touched ---- */
+
+/* A decimal number in [min, max]; anything else ends the program. */
+static unsigned long arg_num(const char *s, const char *what,
+			     unsigned long min, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || errno || *end || v < min)
+		die("bad %s: %s", what, s);
+	if (v > max)
+		die("bad %s: %s (at most %lu)", what, s, max);
+	return v;
+}
+
+/* A number of repetitions. */
+static unsigned long arg_reps(const char *s, const char *what)
+{
+	return arg_num(s, what, 1, 100000);
+}
+
+/* A number of frees for one write to alloc_free. */
+static unsigned long arg_frees(const char *s, const char *what)
+{
+	return arg_num(s, what, 1, HOOK_MAX);
 }
 
 /* ---- sysfs and debugfs ---- */
@@ -105,10 +149,12 @@ static unsigned long read_fd_ul(int fd, const char *what)
 	return parse_ul(buf, pread(fd, buf, sizeof(buf) - 1, 0), what);
 }
 
+/* One read from the start: debugfs files of the module are not seekable. */
 static unsigned long read_ul(const char *path)
 {
 	int fd = open_or_die(path, O_RDONLY);
-	unsigned long v = read_fd_ul(fd, path);
+	char buf[64];
+	unsigned long v = parse_ul(buf, read(fd, buf, sizeof(buf) - 1), path);
 
 	close(fd);
 	return v;
@@ -122,21 +168,23 @@ static unsigned long stat_ul(const char *name)
 	return read_ul(path);
 }
 
-static void write_fd_str(int fd, const char *s, const char *what)
-{
-	ssize_t n = write(fd, s, strlen(s));
-
-	if (n != (ssize_t)strlen(s))
-		die("write '%s' to %s: %s", s, what,
-		    n < 0 ? strerror(errno) : "short write");
-}
-
 static void write_str(const char *path, const char *s)
 {
 	int fd = open_or_die(path, O_WRONLY);
+	ssize_t n = write(fd, s, strlen(s));
 
-	write_fd_str(fd, s, path);
+	if (n != (ssize_t)strlen(s))
+		die("write '%s' to %s: %s", s, path,
+		    n < 0 ? strerror(errno) : "short write");
 	close(fd);
+}
+
+static void write_ul(const char *path, unsigned long v)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lu", v);
+	write_str(path, num);
 }
 
 static void set_mode(const char *mode)
@@ -146,50 +194,76 @@ static void set_mode(const char *mode)
 
 static void set_hold(int hold)
 {
-	write_str(HOOKS "/hold", hold ? "1" : "0");
+	write_ul(HOOKS "/hold", hold);
 }
 
+/* Bind @n fake SVA address spaces (0 unbinds them), if not bound already. */
+static void sva_bind(unsigned long n)
+{
+	if (read_ul(HOOKS "/sva_bind") != n)
+		write_ul(HOOKS "/sva_bind", n);
+}
+
+/* Frees every page pending when it starts; waits for the work item. */
 static void drain(void)
 {
 	write_str(SYS "/drain", "1");
 }
 
-static char *hook_path(const char *hook)
+/*
+ * Free what is pending: the drain returns once every page pending when it
+ * began is freed and its batch counted.
+ */
+static void settle(void)
 {
-	static char path[256];
+	drain();
+}
 
-	if (strcmp(hook, "alloc_free") && strcmp(hook, "vmap_huge"))
-		die("unknown hook %s (alloc_free or vmap_huge)", hook);
-	snprintf(path, sizeof(path), HOOKS "/%s", hook);
-	return path;
+/* The state every measurement starts from: async, nothing held or bound. */
+static void reset_state(void)
+{
+	if (access(ALLOC_FREE, W_OK))
+		die("%s: %s (modprobe pgtable_free_test first)", ALLOC_FREE,
+		    strerror(errno));
+	set_hold(0);
+	sva_bind(0);
+	set_mode("async");
+	settle();
 }
 
 /*
- * Write @n to the hook at @path and return the write's duration in ns:
- * the clock readings bracket the write() system call and nothing else.
+ * Write @n to alloc_free; *t0 and *t1 bracket the write() system call and
+ * nothing else.
  */
-static uint64_t timed_hook_write(const char *path, unsigned long n)
+static void alloc_free_at(unsigned long n, uint64_t *t0, uint64_t *t1)
 {
-	int fd = open_or_die(path, O_WRONLY);
+	int fd = open_or_die(ALLOC_FREE, O_WRONLY);
 	char num[32];
-	uint64_t t0, t1;
 	ssize_t w;
 	size_t len;
 
 	len = snprintf(num, sizeof(num), "%lu", n);
-	t0 = now_ns();
+	*t0 = now_ns();
 	w = write(fd, num, len);
-	t1 = now_ns();
+	*t1 = now_ns();
 	if (w != (ssize_t)len)
-		die("write %lu to %s: %s", n, path,
+		die("write %lu to %s: %s", n, ALLOC_FREE,
 		    w < 0 ? strerror(errno) : "short write");
 	close(fd);
+}
+
+/* The same, returning the write's duration in ns. */
+static uint64_t timed_alloc_free(unsigned long n)
+{
+	uint64_t t0, t1;
+
+	alloc_free_at(n, &t0, &t1);
 	return t1 - t0;
 }
 
 /*
  * Poll stats/pending (one pread each time round) until it reads 0.
- * Returns the time it first read 0; *polls counts the reads.
+ * Returns the time it first read 0; *first is the first value read.
  */
 static uint64_t wait_empty(int pending_fd, unsigned long *first,
 			   unsigned long *polls)
@@ -211,13 +285,6 @@ static uint64_t wait_empty(int pending_fd, unsigned long *first,
 	if (polls)
 		*polls = n;
 	return t;
-}
-
-/* Let the list empty, then wait for a batch in flight (drain's flush_work). */
-static void settle(int pending_fd)
-{
-	wait_empty(pending_fd, NULL, NULL);
-	drain();
 }
 
 /* ---- statistics ---- */
@@ -258,9 +325,7 @@ static struct summary summarize(const double *in, size_t n)
 
 	if (n == 0)
 		return s;
-	v = malloc(n * sizeof(*v));
-	if (!v)
-		die("out of memory");
+	v = zalloc(n, sizeof(*v));
 	memcpy(v, in, n * sizeof(*v));
 	qsort(v, n, sizeof(*v), cmp_double);
 	for (i = 0; i < n; i++)
@@ -353,23 +418,54 @@ static long long round_ll(double v)
 	return (long long)(v < 0 ? v - 0.5 : v + 0.5);
 }
 
-/* prefix_median, prefix_p10, ...; values of 100 and up rounded to the unit. */
-static void jsummary(const char *prefix, struct summary s, bool mean)
+/* Values of 100 and up rounded to the unit. */
+static void jval(const char *prefix, const char *suffix, double v)
 {
 	char key[128];
 
-#define ONE(name, val) do {						\
-		snprintf(key, sizeof(key), "%s_" name, prefix);		\
-		jnum(key, (val) >= 100 ? (double)round_ll(val) : (val)); \
-	} while (0)
-	ONE("median", s.median);
-	ONE("p10", s.p10);
-	ONE("p90", s.p90);
-	ONE("min", s.min);
-	ONE("max", s.max);
+	snprintf(key, sizeof(key), "%s_%s", prefix, suffix);
+	jnum(key, v >= 100 ? (double)round_ll(v) : v);
+}
+
+/* prefix_median, prefix_p10, prefix_p90, prefix_min, prefix_max[, _mean] */
+static void jsummary(const char *prefix, struct summary s, bool mean)
+{
+	jval(prefix, "median", s.median);
+	jval(prefix, "p10", s.p10);
+	jval(prefix, "p90", s.p90);
+	jval(prefix, "min", s.min);
+	jval(prefix, "max", s.max);
 	if (mean)
-		ONE("mean", s.mean);
-#undef ONE
+		jval(prefix, "mean", s.mean);
+}
+
+/* prefix_median, prefix_min, prefix_max of @n values */
+static void jmmm(const char *prefix, const double *v, size_t n)
+{
+	struct summary s = summarize(v, n);
+
+	jval(prefix, "median", s.median);
+	jval(prefix, "min", s.min);
+	jval(prefix, "max", s.max);
+}
+
+/* A ratio per repetition, then its median, min and max. */
+static void jratio(const char *key, const double *num, const double *den, size_t n)
+{
+	double *r = zalloc(n, sizeof(double));
+	struct summary m;
+	char name[96];
+
+	for (size_t i = 0; i < n; i++)
+		r[i] = den[i] ? num[i] / den[i] : 0;
+	m = summarize(r, n);
+	snprintf(name, sizeof(name), "%s_median", key);
+	jnum(name, m.median);
+	snprintf(name, sizeof(name), "%s_min", key);
+	jnum(name, m.min);
+	snprintf(name, sizeof(name), "%s_max", key);
+	jnum(name, m.max);
+	free(r);
 }
 
 static void jend(void)
@@ -379,83 +475,46 @@ static void jend(void)
 		die("write stdout: %s", strerror(errno));
 }
 
-/* A decimal number of at least min; anything else ends the program. */
-static unsigned long arg_num(const char *s, const char *what, unsigned long min)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (!isdigit((unsigned char)*s) || errno || *end || v < min)
-		die("bad %s: %s", what, s);
-	return v;
-}
-
-static unsigned long arg_ul(const char *s, const char *what)
-{
-	return arg_num(s, what, 1);
-}
-
-/* Every value of a list, checked before the first is used. */
-static unsigned long *arg_list(int argc, char **argv, const char *what)
-{
-	unsigned long *v = calloc(argc, sizeof(*v));
-
-	if (!v)
-		die("out of memory");
-	for (int i = 0; i < argc; i++)
-		v[i] = arg_num(argv[i], what, 0);
-	return v;
-}
-
 /* ---- cost: ns per free, async vs sync ---- */
 
 /*
- * Variants of the free path:
+ * Variants of the free path, nothing bound:
  *   async       normal operation: the work item may run during the write
  *   async_hold  hold=1: the write only queues, the drain afterwards is
  *               timed separately (ns per page drained)
- *   sync        each table freed at once, with its own flush
+ *   sync        each table freed at once
  */
 enum cost_variant { C_ASYNC, C_HOLD, C_SYNC, NR_C };
 static const char *const cost_name[NR_C] = { "async", "async_hold", "sync" };
 
 static int cmd_cost(int argc, char **argv)
 {
-	const char *hook, *path;
 	unsigned long n, reps, r;
 	double *ns[NR_C], *as_empty, *hold_drain, *ratio, *ratio_hold;
 	unsigned long frees_total[NR_C] = { 0 }, frees_min[NR_C], frees_max[NR_C] = { 0 };
 	int pending_fd, v, k;
 
-	if (argc != 4)
-		die("usage: cost HOOK N REPS");
-	hook = argv[1];
-	path = hook_path(hook);
-	n = arg_ul(argv[2], "N");
-	reps = arg_ul(argv[3], "REPS");
+	if (argc != 3)
+		die("usage: cost N REPS");
+	n = arg_frees(argv[1], "N");
+	reps = arg_reps(argv[2], "REPS");
 	for (v = 0; v < NR_C; v++) {
-		ns[v] = calloc(reps, sizeof(double));
-		if (!ns[v])
-			die("out of memory");
+		ns[v] = zalloc(reps, sizeof(double));
 		frees_min[v] = ~0UL;
 	}
-	as_empty = calloc(reps, sizeof(double));
-	hold_drain = calloc(reps, sizeof(double));
-	ratio = calloc(reps, sizeof(double));
-	ratio_hold = calloc(reps, sizeof(double));
-	if (!as_empty || !hold_drain || !ratio || !ratio_hold)
-		die("out of memory");
-	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
+	as_empty = zalloc(reps, sizeof(double));
+	hold_drain = zalloc(reps, sizeof(double));
+	ratio = zalloc(reps, sizeof(double));
+	ratio_hold = zalloc(reps, sizeof(double));
 
-	set_hold(0);
-	/* Warm up both paths: page allocator, vmap area caches, lockdep. */
+	reset_state();
+	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
+	/* Warm up both paths: page allocator, per-CPU lists. */
 	set_mode("sync");
-	timed_hook_write(path, n);
+	timed_alloc_free(n);
 	set_mode("async");
-	timed_hook_write(path, n);
-	settle(pending_fd);
+	timed_alloc_free(n);
+	settle();
 
 	for (r = 0; r < reps; r++) {
 		/* Rotate which variant goes first, against drift. */
@@ -466,17 +525,17 @@ static int cmd_cost(int argc, char **argv)
 			v = (k + r) % NR_C;
 			set_mode(v == C_SYNC ? "sync" : "async");
 			set_hold(v == C_HOLD);
-			settle(pending_fd);
+			settle();
 			q0 = stat_ul("queued");
 			f0 = stat_ul("freed_sync");
-			t = timed_hook_write(path, n);
+			t = timed_alloc_free(n);
 			t_end = now_ns();
 			q1 = stat_ul("queued");
 			f1 = stat_ul("freed_sync");
 			frees = v == C_SYNC ? f1 - f0 : q1 - q0;
 			if (frees == 0)
-				die("cost: %s %lu freed no kernel page table in %s mode",
-				    hook, n, cost_name[v]);
+				die("cost: alloc_free %lu freed no kernel page table in %s mode",
+				    n, cost_name[v]);
 			ns[v][r] = (double)t / frees;
 			frees_total[v] += frees;
 			if (frees < frees_min[v])
@@ -497,16 +556,13 @@ static int cmd_cost(int argc, char **argv)
 		ratio[r] = ns[C_ASYNC][r] / ns[C_SYNC][r];
 		ratio_hold[r] = ns[C_HOLD][r] / ns[C_SYNC][r];
 	}
-	set_hold(0);
-	set_mode("async");
-	settle(pending_fd);
+	reset_state();
 
 	struct summary sv[NR_C];
 
 	for (v = 0; v < NR_C; v++)
 		sv[v] = summarize(ns[v], reps);
 	jopen(NULL);
-	jstr("hook", hook);
 	jnum("frees_per_write", n);
 	jnum("reps", reps);
 	for (v = 0; v < NR_C; v++) {
@@ -530,300 +586,252 @@ static int cmd_cost(int argc, char **argv)
 	return 0;
 }
 
-/* A debugfs hook's value: its files are not seekable, so no pread(). */
-static unsigned long read_hook(const char *path)
-{
-	int fd = open_or_die(path, O_RDONLY);
-	char buf[64];
-	unsigned long v = parse_ul(buf, read(fd, buf, sizeof(buf) - 1), path);
+/* ---- one burst, measured whole ---- */
 
-	close(fd);
-	return v;
+/* The counters a burst moves; sva_calls is the fake address spaces'. */
+struct counts {
+	unsigned long queued, freed_sync, batches, invalidations, sva_calls;
+};
+
+static void read_counts(struct counts *c)
+{
+	c->queued = stat_ul("queued");
+	c->freed_sync = stat_ul("freed_sync");
+	c->batches = stat_ul("batches");
+	c->invalidations = stat_ul("invalidations");
+	c->sva_calls = read_ul(HOOKS "/sva_calls");
+}
+
+enum burst_key {
+	K_WRITER, K_DONE, K_LATENCY, K_PAGES, K_BATCHES, K_BATCHES_IN_WRITE,
+	K_INVAL, K_SVA_CALLS, K_PER_BATCH, K_PENDING_AT_RETURN, NR_K
+};
+
+static const char *const burst_keys[NR_K] = {
+	[K_WRITER] = "writer_ns_per_free",
+	[K_DONE] = "done_ns_per_free",
+	[K_LATENCY] = "latency_ns",
+	[K_PAGES] = "pages",
+	[K_BATCHES] = "batches",
+	[K_BATCHES_IN_WRITE] = "batches_during_write",
+	[K_INVAL] = "invalidations",
+	[K_SVA_CALLS] = "sva_calls",
+	[K_PER_BATCH] = "pages_per_batch",
+	[K_PENDING_AT_RETURN] = "pending_at_write_return",
+};
+
+struct burst_series {
+	double *v[NR_K];
+	size_t n;
+};
+
+static void series_init(struct burst_series *s, size_t reps)
+{
+	for (int k = 0; k < NR_K; k++)
+		s->v[k] = zalloc(reps, sizeof(double));
+	s->n = 0;
 }
 
 /*
- * ---- cost-async: ns per free in normal operation, counted by the hook ----
- *
- * For kernel variants whose counters may not count (make bench builds one
- * without them): the frees of a write are what the hook reports for it.
+ * One burst of @n frees from an empty list, in the mode, binding and hold
+ * already set.  With @hold, the work item leaves the list alone and one
+ * drain, timed, frees the burst; otherwise the time runs until
+ * stats/pending reads 0.  Pages are stats/queued plus stats/freed_sync, so
+ * that every mode compares.
  */
-static int cmd_cost_async(int argc, char **argv)
+static void run_burst(struct burst_series *s, unsigned long n, bool hold,
+		      int pending_fd)
 {
-	const char *hook, *path;
-	unsigned long n, reps, r, frees, total = 0;
-	int pending_fd;
-	double *ns;
+	struct counts c0, c1;
+	unsigned long first, b_mid;
+	uint64_t t0, t1, t2;
+	double *v[NR_K], pages, batches;
+	int k;
 
-	if (argc != 4)
-		die("usage: cost-async HOOK N REPS");
-	hook = argv[1];
-	path = hook_path(hook);
-	n = arg_ul(argv[2], "N");
-	reps = arg_ul(argv[3], "REPS");
-	ns = calloc(reps, sizeof(double));
-	if (!ns)
-		die("out of memory");
-	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
-
-	set_hold(0);
-	set_mode("async");
-	timed_hook_write(path, n);	/* warm-up */
-	settle(pending_fd);
-	for (r = 0; r < reps; r++) {
-		uint64_t t = timed_hook_write(path, n);
-
-		frees = read_hook(path);
-		if (frees == 0)
-			die("cost-async: %s %lu freed no kernel page table", hook, n);
-		ns[r] = (double)t / frees;
-		total += frees;
-		settle(pending_fd);
+	for (k = 0; k < NR_K; k++)
+		v[k] = &s->v[k][s->n];
+	settle();
+	read_counts(&c0);
+	alloc_free_at(n, &t0, &t1);
+	first = read_fd_ul(pending_fd, "stats/pending");
+	t2 = now_ns();
+	b_mid = stat_ul("batches");
+	if (hold) {
+		drain();
+		t2 = now_ns();
+	} else if (first) {
+		t2 = wait_empty(pending_fd, NULL, NULL);
 	}
-
-	jopen(NULL);
-	jstr("hook", hook);
-	jnum("frees_per_write", n);
-	jnum("reps", reps);
-	jnum("frees_counted_total", total);
-	jsummary("ns_per_free", summarize(ns, reps), true);
-	jclose();
-	jend();
-	return 0;
+	settle();
+	read_counts(&c1);
+	pages = (c1.queued - c0.queued) + (c1.freed_sync - c0.freed_sync);
+	if (pages < n)
+		die("alloc_free %lu: only %.0f kernel page tables freed", n, pages);
+	batches = c1.batches - c0.batches;
+	*v[K_WRITER] = (double)(t1 - t0) / pages;
+	*v[K_DONE] = (double)(t2 - t0) / pages;
+	*v[K_LATENCY] = t2 > t1 ? (double)(t2 - t1) : 0;
+	*v[K_PAGES] = pages;
+	*v[K_BATCHES] = batches;
+	*v[K_BATCHES_IN_WRITE] = b_mid - c0.batches;
+	*v[K_INVAL] = c1.invalidations - c0.invalidations;
+	*v[K_SVA_CALLS] = c1.sva_calls - c0.sva_calls;
+	*v[K_PER_BATCH] = batches ? pages / batches : 0;
+	*v[K_PENDING_AT_RETURN] = first;
+	s->n++;
 }
 
-/* ---- bursts: batches per burst ---- */
+/* Median, min and max of each figure of a series. */
+static void jseries(const char *key, struct burst_series *s)
+{
+	jopen(key);
+	for (int k = 0; k < NR_K; k++)
+		jmmm(burst_keys[k], s->v[k], s->n);
+	jclose();
+}
 
-enum variant { V_ASYNC, V_HOLD, V_SYNC, NR_V };
-static const char *const variant_name[NR_V] = { "async", "async_hold_then_drain", "sync" };
+static void need_sva_hooks(void)
+{
+	if (access(HOOKS "/sva_bind", W_OK))
+		die("%s/sva_bind: %s (a kernel without CONFIG_IOMMU_SVA?)", HOOKS,
+		    strerror(errno));
+}
 
+/* ---- bursts: how many batches, and invalidations, a burst takes ---- */
+
+enum burst_variant { B_ASYNC, B_ASYNC_SVA, B_HOLD_SVA, B_SYNC, NR_B };
+static const char *const bv_name[NR_B] = {
+	[B_ASYNC] = "async", [B_ASYNC_SVA] = "async_sva",
+	[B_HOLD_SVA] = "hold_drain_sva", [B_SYNC] = "sync",
+};
+
+/*
+ * bursts REPS SIZE...: bursts of each size in four variants, rotating:
+ * async with nothing bound, async with one fake SVA address space bound,
+ * the same with the work item held off and one drain (one batch: the
+ * floor), and sync with nothing bound (freed at once, no batch).
+ */
 static int cmd_bursts(int argc, char **argv)
 {
-	const char *hook, *path;
-	unsigned long reps;
-	int pending_fd, nsizes, i, v;
-	unsigned long r;
+	unsigned long reps, *sizes, errors0;
+	int nsizes, pending_fd;
 
-	if (argc < 4)
-		die("usage: bursts HOOK REPS SIZE...");
-	hook = argv[1];
-	path = hook_path(hook);
-	reps = arg_ul(argv[2], "REPS");
-	nsizes = argc - 3;
+	if (argc < 3)
+		die("usage: bursts REPS SIZE...");
+	reps = arg_reps(argv[1], "REPS");
+	nsizes = argc - 2;
+	sizes = zalloc(nsizes, sizeof(*sizes));
+	for (int i = 0; i < nsizes; i++)
+		sizes[i] = arg_frees(argv[2 + i], "SIZE");
+
+	reset_state();
+	need_sva_hooks();
 	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
-
-	double *pages = calloc(reps, sizeof(double));
-	double *batches = calloc(reps, sizeof(double));
-	double *ppb = calloc(reps, sizeof(double));
-	double *lat = calloc(reps, sizeof(double));
-	double *wr = calloc(reps, sizeof(double));
-	double *pmax = calloc(reps, sizeof(double));
-	if (!pages || !batches || !ppb || !lat || !wr || !pmax)
-		die("out of memory");
-
-	set_hold(0);
-	set_mode("async");
-	settle(pending_fd);
-	timed_hook_write(path, 100);	/* warm-up */
-	settle(pending_fd);
+	errors0 = read_ul(HOOKS "/sva_errors");
+	timed_alloc_free(100);	/* warm-up */
+	settle();
 
 	jopen(NULL);
-	jstr("hook", hook);
 	jnum("reps", reps);
-	jarr_open("bursts");
-	for (i = 0; i < nsizes; i++) {
-		unsigned long size = arg_ul(argv[3 + i], "SIZE");
+	jnum("cpus", sysconf(_SC_NPROCESSORS_ONLN));
+	jarr_open("rows");
+	for (int i = 0; i < nsizes; i++) {
+		struct burst_series s[NR_B];
+		int v;
 
-		for (v = 0; v < NR_V; v++) {
-			for (r = 0; r < reps; r++) {
-				unsigned long b0, b1, fr0, fr1, s0, s1;
-				uint64_t ns, t_end, t_empty;
-
-				set_mode(v == V_SYNC ? "sync" : "async");
-				set_hold(v == V_HOLD);
-				settle(pending_fd);
-				b0 = stat_ul("batches");
-				fr0 = stat_ul("freed");
-				s0 = stat_ul("freed_sync");
-				ns = timed_hook_write(path, size);
-				t_end = now_ns();
-				wr[r] = ns;
-				lat[r] = 0;
-				pmax[r] = 0;
-				if (v == V_ASYNC) {
-					unsigned long first;
-
-					t_empty = wait_empty(pending_fd, &first, NULL);
-					lat[r] = t_empty - t_end;
-					pmax[r] = first;
-				} else if (v == V_HOLD) {
-					unsigned long first = read_fd_ul(pending_fd, "stats/pending");
-					uint64_t t0;
-
-					pmax[r] = first;
-					/* Time the one drain of the whole burst. */
-					t0 = now_ns();
-					drain();
-					lat[r] = now_ns() - t0;
-				}
-				/* Wait for a batch in flight to be counted. */
-				settle(pending_fd);
-				b1 = stat_ul("batches");
-				fr1 = stat_ul("freed");
-				s1 = stat_ul("freed_sync");
-				if (v == V_SYNC) {
-					pages[r] = s1 - s0;
-					/* One flush per page, each its own batch. */
-					batches[r] = s1 - s0;
-					if (b1 != b0)
-						die("bursts: stats/batches moved by %lu in sync mode",
-						    b1 - b0);
-				} else {
-					pages[r] = fr1 - fr0;
-					batches[r] = b1 - b0;
-				}
-				ppb[r] = batches[r] ? pages[r] / batches[r] : 0;
-			}
-			if (v == V_HOLD)
+		for (v = 0; v < NR_B; v++)
+			series_init(&s[v], reps);
+		for (unsigned long r = 0; r < reps; r++) {
+			for (int k = 0; k < NR_B; k++) {
+				v = (k + r) % NR_B;
+				set_mode(v == B_SYNC ? "sync" : "async");
+				sva_bind(v == B_ASYNC_SVA || v == B_HOLD_SVA);
+				set_hold(v == B_HOLD_SVA);
+				run_burst(&s[v], sizes[i], v == B_HOLD_SVA, pending_fd);
 				set_hold(0);
-
-			struct summary sp = summarize(pages, reps);
-			struct summary sb = summarize(batches, reps);
-			struct summary sq = summarize(ppb, reps);
-
-			jopen(NULL);
-			jstr("hook", hook);
-			jstr("variant", variant_name[v]);
-			jstr("mode", v == V_SYNC ? "sync" : "async");
-			jbool("hold", v == V_HOLD);
-			jnum("burst_frees", size);
-			jnum("pages", sp.median);
-			jnum("batches", sb.median);
-			jnum("pages_per_batch", sq.median);
-			jstr("flush_counter", v == V_SYNC ? "stats/freed_sync" : "stats/batches");
-			jnum("pages_min", sp.min);
-			jnum("pages_max", sp.max);
-			jnum("batches_min", sb.min);
-			jnum("batches_max", sb.max);
-			jnum("pages_per_batch_min", sq.min);
-			jnum("pages_per_batch_max", sq.max);
-			jnum("batches_per_100_pages_median",
-			     sp.median ? 100.0 * sb.median / sp.median : 0);
-			jsummary("write_ns", summarize(wr, reps), false);
-			if (v == V_ASYNC) {
-				jsummary("pending_at_write_return_pages", summarize(pmax, reps), false);
-				jsummary("write_return_to_pending_0_ns", summarize(lat, reps), false);
-			} else if (v == V_HOLD) {
-				jsummary("drain_write_ns", summarize(lat, reps), false);
 			}
+		}
+		for (v = 0; v < NR_B; v++) {
+			jopen(NULL);
+			jnum("burst_frees", sizes[i]);
+			jstr("variant", bv_name[v]);
+			jstr("mode", v == B_SYNC ? "sync" : "async");
+			jnum("sva_bound", v == B_ASYNC_SVA || v == B_HOLD_SVA);
+			jbool("hold", v == B_HOLD_SVA);
+			jseries("per_burst", &s[v]);
+			jratio("ratio_done_over_async", s[v].v[K_DONE],
+			       s[B_ASYNC].v[K_DONE], reps);
 			jclose();
 		}
 	}
 	jarr_close();
-	set_mode("async");
-	settle(pending_fd);
+	reset_state();
+	jnum("sva_errors", read_ul(HOOKS "/sva_errors") - errors0);
 	jclose();
 	jend();
 	return 0;
 }
 
-/* ---- latency: write return to pending == 0 ---- */
-
-static void pin(int cpu);
-
-/* Shared with the observer child of the other-CPU series. */
-struct observer {
-	volatile int phase;		/* OBS_* */
-	volatile uint64_t t_end;	/* the write returned */
-	volatile uint64_t t_zero;	/* stats/pending first read 0 after it */
-	volatile unsigned long first;	/* pending at the first read */
-	volatile unsigned long polls;
-};
-enum { OBS_IDLE, OBS_ENDED, OBS_QUIT };
-
-/*
- * The observer, pinned to another CPU: once the writer has published the
- * end of its write, poll stats/pending until it reads 0, then wake the
- * writer through @done_fd.  The writer sleeps meanwhile, so its own CPU
- * (where the bound work item runs) is free for the work item.
- */
-static void observer_loop(struct observer *ob, int cpu, int done_fd)
-{
-	int pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
-
-	pin(cpu);
-	for (;;) {
-		int phase = ob->phase;
-		unsigned long first, polls;
-
-		if (phase == OBS_QUIT)
-			_exit(0);
-		if (phase != OBS_ENDED) {
-			__builtin_ia32_pause();
-			continue;
-		}
-		ob->t_zero = wait_empty(pending_fd, &first, &polls);
-		ob->first = first;
-		ob->polls = polls;
-		ob->phase = OBS_IDLE;
-		if (write(done_fd, "x", 1) != 1)
-			_exit(1);
-	}
-}
+/* ---- latency: from the end of a burst until every page is freed ---- */
 
 struct lat_series {
-	double *lat, *first, *polls;
+	double *lat, *first;
 	unsigned long zero_at_return;
 };
 
+static void lat_init(struct lat_series *ls, unsigned long bursts)
+{
+	ls->lat = zalloc(bursts, sizeof(double));
+	ls->first = zalloc(bursts, sizeof(double));
+	ls->zero_at_return = 0;
+}
+
+static void lat_add(struct lat_series *ls, unsigned long r, double lat,
+		    unsigned long first)
+{
+	ls->lat[r] = lat;
+	ls->first[r] = first;
+	if (first == 0)
+		ls->zero_at_return++;
+}
+
 static void lat_json(const char *key, struct lat_series *ls, unsigned long bursts)
 {
-	struct summary s = summarize(ls->lat, bursts);
-
 	jopen(key);
-	jsummary("latency_ns", s, true);
-	jnum("latency_ns_worst", s.max);
+	jsummary("latency_ns", summarize(ls->lat, bursts), true);
 	jsummary("pending_at_write_return_pages", summarize(ls->first, bursts), false);
 	jnum("bursts_already_empty_at_write_return", ls->zero_at_return);
-	jsummary("pending_polls", summarize(ls->polls, bursts), false);
 	jclose();
 }
 
+/*
+ * latency N BURSTS: bursts of N frees, async, nothing bound; the time from
+ * the write returning until every page of the burst is freed, three ways,
+ * alternating: the writer polls stats/pending; the writer writes 1 to
+ * drain; the work item held off during the burst, the writer drains (one
+ * batch of N pages).
+ */
+enum { L_POLL, L_DRAIN, L_HELD, NR_L };
+
 static int cmd_latency(int argc, char **argv)
 {
-	const char *hook, *path;
 	unsigned long n, bursts, r;
-	struct lat_series same = { 0 }, other = { 0 };
-	int pending_fd, ncpu, pipefd[2];
-	struct observer *ob;
-	pid_t obs;
+	struct lat_series ls[NR_L];
+	int pending_fd, k;
+	double *rd;
 
-	if (argc != 4)
-		die("usage: latency HOOK N BURSTS");
-	hook = argv[1];
-	path = hook_path(hook);
-	n = arg_ul(argv[2], "N");
-	bursts = arg_ul(argv[3], "BURSTS");
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	same.lat = calloc(bursts, sizeof(double));
-	same.first = calloc(bursts, sizeof(double));
-	same.polls = calloc(bursts, sizeof(double));
-	other.lat = calloc(bursts, sizeof(double));
-	other.first = calloc(bursts, sizeof(double));
-	other.polls = calloc(bursts, sizeof(double));
-	if (!same.lat || !same.first || !same.polls || !other.lat ||
-	    !other.first || !other.polls)
-		die("out of memory");
+	if (argc != 3)
+		die("usage: latency N BURSTS");
+	n = arg_frees(argv[1], "N");
+	bursts = arg_reps(argv[2], "BURSTS");
+	for (k = 0; k < NR_L; k++)
+		lat_init(&ls[k], bursts);
+	rd = zalloc(200, sizeof(double));
+
+	reset_state();
 	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
 
-	set_hold(0);
-	set_mode("async");
-	settle(pending_fd);
-
 	/* What one poll costs: the resolution of everything below. */
-	double *rd = calloc(200, sizeof(double));
-
-	if (!rd)
-		die("out of memory");
 	for (r = 0; r < 200; r++) {
 		uint64_t t0 = now_ns();
 
@@ -831,89 +839,266 @@ static int cmd_latency(int argc, char **argv)
 		rd[r] = now_ns() - t0;
 	}
 
-	/* Series 1: the writing process polls, right after its write. */
 	for (r = 0; r < bursts; r++) {
-		unsigned long first, polls;
-		uint64_t t_end, t_empty;
+		for (int i = 0; i < NR_L; i++) {
+			unsigned long first;
+			uint64_t t0, t_end, t;
 
-		settle(pending_fd);
-		timed_hook_write(path, n);
-		t_end = now_ns();
-		t_empty = wait_empty(pending_fd, &first, &polls);
-		same.lat[r] = t_empty - t_end;
-		same.first[r] = first;
-		same.polls[r] = polls;
-		if (first == 0)
-			same.zero_at_return++;
-	}
-	settle(pending_fd);
-
-	/* Series 2: the writer on CPU 0 sleeps, a process on CPU 1 polls. */
-	if (ncpu >= 2) {
-		ob = mmap(NULL, sizeof(*ob), PROT_READ | PROT_WRITE,
-			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (ob == MAP_FAILED)
-			die("mmap: %s", strerror(errno));
-		if (pipe(pipefd))
-			die("pipe: %s", strerror(errno));
-		ob->phase = OBS_IDLE;
-		obs = fork();
-		if (obs < 0)
-			die("fork: %s", strerror(errno));
-		if (obs == 0) {
-			close(pipefd[0]);
-			observer_loop(ob, 1, pipefd[1]);
+			k = (i + r) % NR_L;
+			set_hold(k == L_HELD);
+			settle();
+			alloc_free_at(n, &t0, &t_end);
+			if (k == L_POLL) {
+				t = wait_empty(pending_fd, &first, NULL);
+			} else {
+				first = read_fd_ul(pending_fd, "stats/pending");
+				drain();
+				t = now_ns();
+				if (read_fd_ul(pending_fd, "stats/pending"))
+					die("latency: pages pending after a drain");
+			}
+			lat_add(&ls[k], r, t - t_end, first);
+			set_hold(0);
 		}
-		close(pipefd[1]);
-		pin(0);
-		for (r = 0; r < bursts; r++) {
-			char c;
-
-			settle(pending_fd);
-			timed_hook_write(path, n);
-			ob->t_end = now_ns();
-			__sync_synchronize();
-			ob->phase = OBS_ENDED;
-			if (read(pipefd[0], &c, 1) != 1)
-				die("latency: the observer died");
-			other.lat[r] = ob->t_zero > ob->t_end ? ob->t_zero - ob->t_end : 0;
-			other.first[r] = ob->first;
-			other.polls[r] = ob->polls;
-			if (ob->first == 0)
-				other.zero_at_return++;
-		}
-		ob->phase = OBS_QUIT;
-		waitpid(obs, NULL, 0);
-		settle(pending_fd);
 	}
+	reset_state();
 
 	jopen(NULL);
-	jstr("hook", hook);
 	jnum("frees_per_burst", n);
 	jnum("bursts", bursts);
 	jsummary("pending_read_ns", summarize(rd, 200), false);
-	/* The headline: the writer itself polls, as a script would. */
-	jsummary("latency_ns", summarize(same.lat, bursts), true);
-	jnum("latency_ns_worst", summarize(same.lat, bursts).max);
-	lat_json("writer_polls", &same, bursts);
-	if (ncpu >= 2)
-		lat_json("other_cpu_polls_writer_sleeps", &other, bursts);
+	lat_json("writer_polls", &ls[L_POLL], bursts);
+	lat_json("writer_drains", &ls[L_DRAIN], bursts);
+	lat_json("held_then_drained", &ls[L_HELD], bursts);
+	jclose();
+	jend();
+	return 0;
+}
+
+/* ---- wait: how long each table waits for its batch, from trace events ---- */
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define INSTANCE	TRACEFS "/instances/pgtbench"
+
+/* A tracing instance of our own: its buffer, its clock, its events. */
+static void instance_events(const char *on)
+{
+	write_str(INSTANCE "/events/pgtable_free/pgtable_free_queue/enable", on);
+	write_str(INSTANCE "/events/pgtable_free/pgtable_free_batch/enable", on);
+}
+
+static void instance_open(void)
+{
+	if (mkdir(INSTANCE, 0700) && errno != EEXIST)
+		die("mkdir %s: %s (tracefs not mounted?)", INSTANCE, strerror(errno));
+	/* One clock for every CPU: the batch may run on another. */
+	write_str(INSTANCE "/trace_clock", "mono");
+	write_str(INSTANCE "/buffer_size_kb", "4096");
+	instance_events("1");
+}
+
+static void instance_clear(void)
+{
+	close(open_or_die(INSTANCE "/trace", O_WRONLY | O_TRUNC));
+}
+
+static void instance_close(void)
+{
+	instance_events("0");
+	instance_clear();
+	if (rmdir(INSTANCE))
+		die("rmdir %s: %s", INSTANCE, strerror(errno));
+}
+
+/* The timestamp, in seconds, of the event whose name starts at @ev. */
+static double event_time(const char *line, const char *ev)
+{
+	const char *p = ev - 2;	/* the ':' after the timestamp */
+
+	while (p > line && (isdigit((unsigned char)p[-1]) || p[-1] == '.'))
+		p--;
+	return strtod(p, NULL);
+}
+
+struct table_waits {
+	double max_us, median_us, batches, max_batch;
+};
+
+/*
+ * Read back one burst's events: a batch takes the whole list, so it frees
+ * the oldest pages queued and not yet freed.  The wait of a page is its
+ * batch's event (after the frees) minus its queue event.  A queue event is
+ * written after the list's lock is dropped: a batch that ran in between
+ * (the work item preempting the freeing task there) has its event first.
+ * Such a page waited no time that the events can tell: 0, and its queue
+ * event, when it comes, is skipped.
+ */
+static struct table_waits read_waits(unsigned long n)
+{
+	FILE *f = fopen(INSTANCE "/trace", "r");
+	double *q = zalloc(n, sizeof(double)), *w = zalloc(n, sizeof(double));
+	size_t nq = 0, head = 0, nw = 0, owed = 0;
+	struct table_waits tw = { 0 };
+	char line[512];
+
+	if (!f)
+		die("%s/trace: %s", INSTANCE, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *ev = strstr(line, ": pgtable_free_");
+		unsigned long nr;
+		char *p;
+
+		if (!ev)
+			continue;
+		ev += 2;
+		if (!strncmp(ev, "pgtable_free_queue:", 19)) {
+			p = strstr(ev, "nr_pages=");
+			nr = p ? strtoul(p + 9, NULL, 10) : 1;
+			for (; nr && owed; nr--, owed--)
+				nq++;
+			for (; nr && nq < n; nr--)
+				q[nq++] = event_time(line, ev);
+		} else if (!strncmp(ev, "pgtable_free_batch:", 19)) {
+			double t = event_time(line, ev);
+
+			p = strstr(ev, "nr_pages=");
+			nr = p ? strtoul(p + 9, NULL, 10) : 0;
+			tw.batches++;
+			if (nr > tw.max_batch)
+				tw.max_batch = nr;
+			for (; nr && head < nq && nw < n; nr--)
+				w[nw++] = (t - q[head++]) * 1e6;
+			/* Queued before this batch, traced after it. */
+			for (; nr && nw < n; nr--, owed++) {
+				w[nw++] = 0;
+				head++;
+			}
+		}
+	}
+	fclose(f);
+	if (nq != n || nw != n)
+		die("wait: %zu pages queued and %zu freed in the trace, not %lu: events lost",
+		    nq, nw, n);
+	struct summary s = summarize(w, nw);
+
+	tw.max_us = s.max;
+	tw.median_us = s.median;
+	free(q);
+	free(w);
+	return tw;
+}
+
+/*
+ * wait REPS SIZE...: async bursts of each size, nothing bound, with the
+ * queue and batch events recorded in a tracing instance of our own: the
+ * longest and the median wait of a table for its batch, and the batches.
+ */
+static int cmd_wait(int argc, char **argv)
+{
+	unsigned long reps, *sizes;
+	int nsizes;
+
+	if (argc < 3)
+		die("usage: wait REPS SIZE...");
+	reps = arg_reps(argv[1], "REPS");
+	nsizes = argc - 2;
+	sizes = zalloc(nsizes, sizeof(*sizes));
+	for (int i = 0; i < nsizes; i++)
+		sizes[i] = arg_frees(argv[2 + i], "SIZE");
+
+	reset_state();
+	instance_open();
+	jopen(NULL);
+	jnum("reps", reps);
+	jarr_open("rows");
+	for (int i = 0; i < nsizes; i++) {
+		double *mx = zalloc(reps, sizeof(double)), *md = zalloc(reps, sizeof(double));
+		double *nb = zalloc(reps, sizeof(double)), *mb = zalloc(reps, sizeof(double));
+		double *wr = zalloc(reps, sizeof(double)), *per = zalloc(reps, sizeof(double));
+
+		for (unsigned long r = 0; r < reps; r++) {
+			struct table_waits tw;
+			uint64_t t0, t1;
+
+			settle();
+			instance_clear();
+			alloc_free_at(sizes[i], &t0, &t1);
+			settle();
+			tw = read_waits(sizes[i]);
+			mx[r] = tw.max_us;
+			md[r] = tw.median_us;
+			nb[r] = tw.batches;
+			mb[r] = tw.max_batch;
+			wr[r] = (t1 - t0) / 1e6;
+			per[r] = wr[r] / tw.batches;
+		}
+		jopen(NULL);
+		jnum("burst_frees", sizes[i]);
+		jmmm("wait_max_us", mx, reps);
+		jmmm("wait_median_us", md, reps);
+		jmmm("batches", nb, reps);
+		jmmm("largest_batch_pages", mb, reps);
+		jmmm("write_ms", wr, reps);
+		jmmm("write_ms_per_batch", per, reps);
+		jclose();
+		free(mx); free(md); free(nb); free(mb); free(wr); free(per);
+	}
+	jarr_close();
+	instance_close();
+	reset_state();
+	jclose();
+	jend();
+	return 0;
+}
+
+/* ---- trace: the free path with the events off and on ---- */
+
+/*
+ * trace N REPS: async bursts of N frees, nothing bound, with the
+ * pgtable_free events disabled and enabled, alternating.
+ */
+static int cmd_trace(int argc, char **argv)
+{
+	unsigned long n, reps;
+	struct burst_series off, on;
+	int pending_fd;
+
+	if (argc != 3)
+		die("usage: trace N REPS");
+	n = arg_frees(argv[1], "N");
+	reps = arg_reps(argv[2], "REPS");
+	if (access(TRACE_ENABLE, W_OK))
+		die("trace: %s: %s (tracefs not mounted, or no pgtable_free events)",
+		    TRACE_ENABLE, strerror(errno));
+	series_init(&off, reps);
+	series_init(&on, reps);
+	reset_state();
+	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
+	for (unsigned long r = 0; r < reps; r++) {
+		for (int i = 0; i < 2; i++) {
+			bool enable = (i + r) & 1;
+
+			write_str(TRACE_ENABLE, enable ? "1" : "0");
+			run_burst(enable ? &on : &off, n, false, pending_fd);
+		}
+	}
+	write_str(TRACE_ENABLE, "0");
+	/* Empty the buffer the events filled. */
+	close(open_or_die("/sys/kernel/tracing/trace", O_WRONLY | O_TRUNC));
+
+	jopen(NULL);
+	jnum("frees_per_burst", n);
+	jnum("reps", reps);
+	jseries("events_off", &off);
+	jseries("events_on", &on);
+	jratio("ratio_on_over_off_writer", on.v[K_WRITER], off.v[K_WRITER], reps);
+	jratio("ratio_on_over_off_done", on.v[K_DONE], off.v[K_DONE], reps);
 	jclose();
 	jend();
 	return 0;
 }
 
 /* ---- contend: every CPU frees at once ---- */
-
-struct shared {
-	volatile int ready;
-	volatile int go;
-	struct {
-		uint64_t t0, t1;
-		int cpu;
-		int ok;
-	} res[64];
-};
 
 static void pin(int cpu)
 {
@@ -925,9 +1110,18 @@ static void pin(int cpu)
 		die("sched_setaffinity(cpu %d): %s", cpu, strerror(errno));
 }
 
+struct shared {
+	volatile int ready;
+	volatile int go;
+	struct {
+		uint64_t t0, t1;
+		int cpu;
+		int ok;
+	} res[64];
+};
+
 /* Run one write of @n frees on each CPU of @cpus[0..k-1], all at once. */
-static void run_on_cpus(struct shared *sh, const char *path, unsigned long n,
-			const int *cpus, int k)
+static void run_on_cpus(struct shared *sh, unsigned long n, const int *cpus, int k)
 {
 	pid_t pids[64];
 	int i, status;
@@ -945,7 +1139,7 @@ static void run_on_cpus(struct shared *sh, const char *path, unsigned long n,
 			ssize_t w;
 
 			pin(cpus[i]);
-			fd = open_or_die(path, O_WRONLY);
+			fd = open_or_die(ALLOC_FREE, O_WRONLY);
 			__sync_fetch_and_add(&sh->ready, 1);
 			while (!sh->go)
 				__builtin_ia32_pause();
@@ -967,7 +1161,7 @@ static void run_on_cpus(struct shared *sh, const char *path, unsigned long n,
 		if (!WIFEXITED(status) || WEXITSTATUS(status))
 			die("contend: a child failed");
 		if (!sh->res[i].ok)
-			die("contend: the write to %s failed on cpu %d", path, cpus[i]);
+			die("contend: the write to %s failed on cpu %d", ALLOC_FREE, cpus[i]);
 		if (sh->res[i].cpu != cpus[i])
 			die("contend: child ran on cpu %d, not %d", sh->res[i].cpu, cpus[i]);
 	}
@@ -975,24 +1169,20 @@ static void run_on_cpus(struct shared *sh, const char *path, unsigned long n,
 
 static int cmd_contend(int argc, char **argv)
 {
-	const char *hook, *path;
-	unsigned long n, reps, r;
-	int ncpu, i, pending_fd, cpus[64];
+	unsigned long n, reps, r, b0, b1, f0, f1;
+	int ncpu, i, cpus[64];
 	struct shared *sh;
 	double *alone, *all, *agg;
 	size_t nall = 0;
-	unsigned long b0, b1, f0, f1;
+	const char *mode;
 
-	const char *mode = argc == 5 ? argv[4] : "async";
-
-	if (argc != 4 && argc != 5)
-		die("usage: contend HOOK N REPS [async|sync]");
+	if (argc != 3 && argc != 4)
+		die("usage: contend N REPS [async|sync]");
+	mode = argc == 4 ? argv[3] : "async";
 	if (strcmp(mode, "async") && strcmp(mode, "sync"))
 		die("contend: bad mode %s", mode);
-	hook = argv[1];
-	path = hook_path(hook);
-	n = arg_ul(argv[2], "N");
-	reps = arg_ul(argv[3], "REPS");
+	n = arg_frees(argv[1], "N");
+	reps = arg_reps(argv[2], "REPS");
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1 || ncpu > 64)
 		die("contend: %d CPUs online", ncpu);
@@ -1002,29 +1192,25 @@ static int cmd_contend(int argc, char **argv)
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
-	alone = calloc(reps, sizeof(double));
-	all = calloc(reps * ncpu, sizeof(double));
-	agg = calloc(reps, sizeof(double));
-	if (!alone || !all || !agg)
-		die("out of memory");
-	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
+	alone = zalloc(reps, sizeof(double));
+	all = zalloc(reps * ncpu, sizeof(double));
+	agg = zalloc(reps, sizeof(double));
 
-	set_hold(0);
+	reset_state();
 	set_mode(mode);
-	settle(pending_fd);
-	run_on_cpus(sh, path, n, cpus, ncpu);	/* warm-up */
-	settle(pending_fd);
+	run_on_cpus(sh, n, cpus, ncpu);	/* warm-up */
+	settle();
 	b0 = stat_ul("batches");
 	f0 = stat_ul("freed");
 	for (r = 0; r < reps; r++) {
 		int one = r % ncpu;	/* each CPU takes its turn alone */
 		uint64_t first = UINT64_MAX, last = 0;
 
-		run_on_cpus(sh, path, n, &one, 1);
+		run_on_cpus(sh, n, &one, 1);
 		alone[r] = (double)(sh->res[0].t1 - sh->res[0].t0) / n;
-		settle(pending_fd);
+		settle();
 
-		run_on_cpus(sh, path, n, cpus, ncpu);
+		run_on_cpus(sh, n, cpus, ncpu);
 		for (i = 0; i < ncpu; i++) {
 			all[nall++] = (double)(sh->res[i].t1 - sh->res[i].t0) / n;
 			if (sh->res[i].t0 < first)
@@ -1034,18 +1220,16 @@ static int cmd_contend(int argc, char **argv)
 		}
 		/* Wall time per free of all CPUs together. */
 		agg[r] = (double)(last - first) / ((double)n * ncpu);
-		settle(pending_fd);
+		settle();
 	}
 	b1 = stat_ul("batches");
 	f1 = stat_ul("freed");
-	set_mode("async");
-	settle(pending_fd);
+	reset_state();
 
 	struct summary sa = summarize(alone, reps), sl = summarize(all, nall);
 	struct summary sg = summarize(agg, reps);
 
 	jopen(NULL);
-	jstr("hook", hook);
 	jstr("mode", mode);
 	jnum("cpus", ncpu);
 	jnum("frees_per_cpu_per_rep", n);
@@ -1059,10 +1243,8 @@ static int cmd_contend(int argc, char **argv)
 	/* Fairness: is one CPU's writer starved while the others run? */
 	jarr_open("ns_per_free_median_by_cpu");
 	for (i = 0; i < ncpu; i++) {
-		double *col = calloc(reps, sizeof(double));
+		double *col = zalloc(reps, sizeof(double));
 
-		if (!col)
-			die("out of memory");
 		for (r = 0; r < reps; r++)
 			col[r] = all[r * ncpu + i];
 		printf("%s%lld", i ? "," : "", round_ll(summarize(col, reps).median));
@@ -1109,7 +1291,7 @@ static int cmd_exec_time(int argc, char **argv)
 
 	if (argc < 3)
 		die("usage: exec-time REPS CMD...");
-	reps = arg_ul(argv[1], "REPS");
+	reps = arg_reps(argv[1], "REPS");
 	t = calloc(reps, sizeof(double));
 	if (!t)
 		die("out of memory");
@@ -1281,476 +1463,31 @@ static int cmd_env(int argc, char **argv)
 	return 0;
 }
 
-/* ---- price, window, trace: one burst, measured whole ---- */
-
-#define TRACE_ENABLE	"/sys/kernel/tracing/events/pgtable_free/enable"
-
-static void write_ul(const char *path, unsigned long v)
-{
-	char num[32];
-
-	snprintf(num, sizeof(num), "%lu", v);
-	write_str(path, num);
-}
-
-/* Reads stats/pending every 200 us while a burst runs: its highest value. */
-struct sampler {
-	pthread_t thread;
-	volatile bool stop;
-	unsigned long max;
-};
-
-static void *sampler_fn(void *arg)
-{
-	struct sampler *s = arg;
-	int fd = open_or_die(SYS "/stats/pending", O_RDONLY);
-	unsigned long v;
-
-	while (!s->stop) {
-		v = read_fd_ul(fd, "stats/pending");
-		if (v > s->max)
-			s->max = v;
-		usleep(200);
-	}
-	close(fd);
-	return NULL;
-}
-
-/* CPU time the whole guest spent busy (not idle or iowait), in ns. */
-static double cpu_busy_ns(void)
-{
-	unsigned long long v[10] = { 0 }, busy = 0;
-	FILE *f = fopen("/proc/stat", "r");
-	int n;
-
-	if (!f)
-		die("/proc/stat: %s", strerror(errno));
-	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
-		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
-	fclose(f);
-	if (n != 8)
-		die("/proc/stat: no cpu line");
-	/* user nice system [idle] [iowait] irq softirq steal */
-	busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-	return (double)busy * 1e9 / sysconf(_SC_CLK_TCK);
-}
-
-struct burst {
-	double cpu_ns_per_free;		/* busy CPU time of the guest */
-	double writer_ns_per_free;	/* the write alone */
-	double total_ns_per_free;	/* write start until pending reads 0 */
-	double latency_ns;		/* write return until pending reads 0 */
-	double pages, batches, invalidations, pages_per_batch, pending_max;
-};
-
-/*
- * One burst of @n frees through the hook at @path, from an empty list:
- * pages counts stats/queued and stats/freed_sync, so both modes compare.
- */
-static struct burst run_burst(const char *path, unsigned long n, int pending_fd)
-{
-	unsigned long q0, s0, b0, i0;
-	struct sampler smp = { 0 };
-	struct burst b;
-	uint64_t t0, t1, t2;
-	double c0;
-
-	settle(pending_fd);
-	q0 = stat_ul("queued");
-	s0 = stat_ul("freed_sync");
-	b0 = stat_ul("batches");
-	i0 = stat_ul("invalidations");
-	if (pthread_create(&smp.thread, NULL, sampler_fn, &smp))
-		die("pthread_create failed");
-	c0 = cpu_busy_ns();
-	t0 = now_ns();
-	t1 = t0 + timed_hook_write(path, n);
-	t2 = wait_empty(pending_fd, NULL, NULL);
-	smp.stop = true;
-	pthread_join(smp.thread, NULL);
-	b.cpu_ns_per_free = cpu_busy_ns() - c0;
-	/* The batch that emptied the list has counted itself once a drain can run. */
-	drain();
-	b.pages = stat_ul("queued") - q0 + stat_ul("freed_sync") - s0;
-	b.batches = stat_ul("batches") - b0;
-	b.invalidations = stat_ul("invalidations") - i0;
-	if (b.pages < n)
-		die("%s %lu: only %.0f kernel page tables freed", path, n, b.pages);
-	b.cpu_ns_per_free /= b.pages;
-	b.writer_ns_per_free = (double)(t1 - t0) / b.pages;
-	b.total_ns_per_free = (double)(t2 - t0) / b.pages;
-	b.latency_ns = t2 > t1 ? (double)(t2 - t1) : 0;
-	b.pages_per_batch = b.batches ? b.pages / b.batches : b.pages;
-	b.pending_max = smp.max;
-	return b;
-}
-
-enum burst_key {
-	B_CPU, B_WRITER, B_TOTAL, B_LATENCY, B_PAGES, B_BATCHES, B_INVAL,
-	B_PER_BATCH, B_PENDING_MAX, B_WAIT_MAX, NR_BURST_KEYS
-};
-
-struct burst_series {
-	double *v[NR_BURST_KEYS];
-	size_t n;
-};
-
-static const char *const burst_keys[NR_BURST_KEYS] = {
-	[B_CPU] = "cpu_ns_per_free", [B_WRITER] = "writer_ns_per_free",
-	[B_TOTAL] = "total_ns_per_free", [B_LATENCY] = "latency_ns",
-	[B_PAGES] = "pages", [B_BATCHES] = "batches",
-	[B_INVAL] = "invalidations", [B_PER_BATCH] = "pages_per_batch",
-	[B_PENDING_MAX] = "pending_max_seen", [B_WAIT_MAX] = "wait_max_ms",
-};
-
-static void series_init(struct burst_series *s, size_t reps)
-{
-	for (int k = 0; k < NR_BURST_KEYS; k++) {
-		s->v[k] = calloc(reps, sizeof(double));
-		if (!s->v[k])
-			die("out of memory");
-	}
-	s->n = 0;
-}
-
-static void series_add(struct burst_series *s, struct burst b, double wait_ms)
-{
-	double vals[NR_BURST_KEYS] = {
-		[B_CPU] = b.cpu_ns_per_free, [B_WRITER] = b.writer_ns_per_free,
-		[B_TOTAL] = b.total_ns_per_free, [B_LATENCY] = b.latency_ns,
-		[B_PAGES] = b.pages, [B_BATCHES] = b.batches,
-		[B_INVAL] = b.invalidations, [B_PER_BATCH] = b.pages_per_batch,
-		[B_PENDING_MAX] = b.pending_max, [B_WAIT_MAX] = wait_ms,
-	};
-
-	for (int k = 0; k < NR_BURST_KEYS; k++)
-		s->v[k][s->n] = vals[k];
-	s->n++;
-}
-
-/* Median, min and max of each figure; wait_max_ms only where measured. */
-static void jseries(const char *key, struct burst_series *s, bool wait)
-{
-	jopen(key);
-	for (int k = 0; k < NR_BURST_KEYS; k++) {
-		struct summary m = summarize(s->v[k], s->n);
-		char name[64];
-
-		if (k == B_WAIT_MAX && !wait)
-			continue;
-		snprintf(name, sizeof(name), "%s_median", burst_keys[k]);
-		jnum(name, m.median >= 100 ? (double)round_ll(m.median) : m.median);
-		snprintf(name, sizeof(name), "%s_min", burst_keys[k]);
-		jnum(name, m.min >= 100 ? (double)round_ll(m.min) : m.min);
-		snprintf(name, sizeof(name), "%s_max", burst_keys[k]);
-		jnum(name, m.max >= 100 ? (double)round_ll(m.max) : m.max);
-	}
-	jclose();
-}
-
-/* A ratio per repetition, then its median, min and max. */
-static void jratio(const char *key, const double *num, const double *den, size_t n)
-{
-	double *r = calloc(n, sizeof(double));
-	struct summary m;
-	char name[96];
-
-	if (!r)
-		die("out of memory");
-	for (size_t i = 0; i < n; i++)
-		r[i] = den[i] ? num[i] / den[i] : 0;
-	m = summarize(r, n);
-	snprintf(name, sizeof(name), "%s_median", key);
-	jnum(name, m.median);
-	snprintf(name, sizeof(name), "%s_min", key);
-	jnum(name, m.min);
-	snprintf(name, sizeof(name), "%s_max", key);
-	jnum(name, m.max);
-	free(r);
-}
-
-/*
- * price HOOK N REPS COST_US...: with the fake SVA address spaces bound,
- * each invalidation busy-waits COST_US per address space; bursts of N
- * frees in async and sync mode, alternating, REPS times per cost.
- */
-static int cmd_price(int argc, char **argv)
-{
-	unsigned long n, reps, mms, *costs;
-	const char *path;
-	int pending_fd;
-
-	if (argc < 5)
-		die("usage: price HOOK N REPS COST_US...");
-	path = hook_path(argv[1]);
-	n = arg_ul(argv[2], "N");
-	reps = arg_ul(argv[3], "REPS");
-	costs = arg_list(argc - 4, argv + 4, "COST_US");
-	mms = read_hook(HOOKS "/sva_bind");
-	if (!mms)
-		die("price: no fake SVA address space bound (write N to %s/sva_bind)", HOOKS);
-	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
-
-	jopen(NULL);
-	jstr("hook", argv[1]);
-	jnum("frees_per_burst", n);
-	jnum("reps", reps);
-	jnum("sva_mms", mms);
-	jarr_open("rows");
-	for (int c = 0; c < argc - 4; c++) {
-		unsigned long cost = costs[c];
-		struct burst_series as, sy;
-
-		series_init(&as, reps);
-		series_init(&sy, reps);
-		write_ul(HOOKS "/sva_cost_us", cost);
-		for (unsigned long r = 0; r < reps; r++) {
-			for (int i = 0; i < 2; i++) {
-				bool sync = (i + r) & 1;
-
-				set_mode(sync ? "sync" : "async");
-				series_add(sync ? &sy : &as,
-					   run_burst(path, n, pending_fd), 0);
-			}
-		}
-		set_mode("async");
-		jopen(NULL);
-		jnum("cost_us", cost);
-		jseries("async", &as, false);
-		jseries("sync", &sy, false);
-		jratio("ratio_sync_over_async_cpu", sy.v[B_CPU], as.v[B_CPU], reps);
-		jratio("ratio_sync_over_async_total", sy.v[B_TOTAL], as.v[B_TOTAL], reps);
-		jratio("ratio_sync_over_async_writer", sy.v[B_WRITER], as.v[B_WRITER], reps);
-		jclose();
-	}
-	write_ul(HOOKS "/sva_cost_us", 0);
-	free(costs);
-	jarr_close();
-	jclose();
-	jend();
-	return 0;
-}
-
-/*
- * window HOOK N REPS MS...: async bursts of N frees with each batching
- * window in turn (0 is mainline's: the work item queued at once).
- */
-static int cmd_window(int argc, char **argv)
-{
-	unsigned long n, reps, orig, *ms;
-	int nw = argc - 4, pending_fd;
-	struct burst_series *s;
-	const char *path;
-
-	if (argc < 5)
-		die("usage: window HOOK N REPS MS...");
-	path = hook_path(argv[1]);
-	n = arg_ul(argv[2], "N");
-	reps = arg_ul(argv[3], "REPS");
-	ms = arg_list(nw, argv + 4, "MS");
-	orig = read_hook(HOOKS "/window_ms");
-	s = calloc(nw, sizeof(*s));
-	if (!s)
-		die("out of memory");
-	for (int w = 0; w < nw; w++)
-		series_init(&s[w], reps);
-	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
-	set_mode("async");
-	for (unsigned long r = 0; r < reps; r++) {
-		for (int i = 0; i < nw; i++) {
-			int w = (i + r) % nw;
-			struct burst b;
-
-			write_ul(HOOKS "/window_ms", ms[w]);
-			write_ul(HOOKS "/wait_max_ms", 0);
-			b = run_burst(path, n, pending_fd);
-			series_add(&s[w], b, read_hook(HOOKS "/wait_max_ms"));
-		}
-	}
-	write_ul(HOOKS "/window_ms", orig);
-
-	jopen(NULL);
-	jstr("hook", argv[1]);
-	jnum("frees_per_burst", n);
-	jnum("reps", reps);
-	jnum("sva_mms", read_hook(HOOKS "/sva_bind"));
-	jnum("sva_cost_us", read_hook(HOOKS "/sva_cost_us"));
-	jarr_open("rows");
-	for (int w = 0; w < nw; w++) {
-		jopen(NULL);
-		jnum("window_ms", ms[w]);
-		jseries("async", &s[w], true);
-		jclose();
-	}
-	free(ms);
-	jarr_close();
-	jclose();
-	jend();
-	return 0;
-}
-
-/*
- * trace HOOK N REPS: the free path with the pgtable_free events off and
- * on, alternating: ns per free of the write (the queueing, in async mode).
- */
-static int cmd_trace(int argc, char **argv)
-{
-	unsigned long n, reps;
-	struct burst_series off, on;
-	const char *path;
-	int pending_fd;
-
-	if (argc != 4)
-		die("usage: trace HOOK N REPS");
-	path = hook_path(argv[1]);
-	n = arg_ul(argv[2], "N");
-	reps = arg_ul(argv[3], "REPS");
-	if (access(TRACE_ENABLE, W_OK))
-		die("trace: %s: %s (tracefs not mounted, or no pgtable_free events)",
-		    TRACE_ENABLE, strerror(errno));
-	series_init(&off, reps);
-	series_init(&on, reps);
-	pending_fd = open_or_die(SYS "/stats/pending", O_RDONLY);
-	set_mode("async");
-	for (unsigned long r = 0; r < reps; r++) {
-		for (int i = 0; i < 2; i++) {
-			bool enable = (i + r) & 1;
-
-			write_str(TRACE_ENABLE, enable ? "1" : "0");
-			series_add(enable ? &on : &off,
-				   run_burst(path, n, pending_fd), 0);
-		}
-	}
-	write_str(TRACE_ENABLE, "0");
-	/* Empty the buffer the events filled. */
-	close(open_or_die("/sys/kernel/tracing/trace", O_WRONLY | O_TRUNC));
-
-	jopen(NULL);
-	jstr("hook", argv[1]);
-	jnum("frees_per_burst", n);
-	jnum("reps", reps);
-	jseries("events_off", &off, false);
-	jseries("events_on", &on, false);
-	jratio("ratio_on_over_off_writer", on.v[B_WRITER], off.v[B_WRITER], reps);
-	jclose();
-	jend();
-	return 0;
-}
-
-/*
- * queues N REPS: the in-kernel queue benchmark (test hook queue_bench),
- * each design with and without counters, on one CPU and on all at once.
- */
-static const char *const qb_designs[] = { "spin", "llist", "percpu" };
-#define NR_QB	3
-
-static void qb_one(const char *design, int counters, unsigned long n,
-		   long cpus, double *enq_ps, double *take_ns, double *wall_ns)
-{
-	char cmd[96], buf[256], *p;
-	ssize_t len;
-	int fd;
-
-	snprintf(cmd, sizeof(cmd), "%s %d %lu %ld", design, counters, n, cpus);
-	write_str(HOOKS "/queue_bench", cmd);
-	fd = open_or_die(HOOKS "/queue_bench", O_RDONLY);
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		die("queue_bench: no result for '%s'", cmd);
-	buf[len] = '\0';
-	p = strstr(buf, "enqueue_ps=");
-	if (!p || sscanf(p, "enqueue_ps=%lf wall_ns=%lf take_ns=%lf",
-			 enq_ps, wall_ns, take_ns) != 3)
-		die("queue_bench: cannot parse '%s'", buf);
-}
-
-static int cmd_queues(int argc, char **argv)
-{
-	long all = sysconf(_SC_NPROCESSORS_ONLN);
-	long cpus_list[2] = { 1, all };
-	unsigned long n, reps;
-	double *e[2][NR_QB][2], *t[2][NR_QB][2], wall;
-
-	if (argc != 3)
-		die("usage: queues N REPS");
-	n = arg_ul(argv[1], "N");
-	reps = arg_ul(argv[2], "REPS");
-	for (int c = 0; c < 2; c++)
-		for (int d = 0; d < NR_QB; d++)
-			for (int k = 0; k < 2; k++) {
-				e[c][d][k] = calloc(reps, sizeof(double));
-				t[c][d][k] = calloc(reps, sizeof(double));
-				if (!e[c][d][k] || !t[c][d][k])
-					die("out of memory");
-			}
-	/* Every combination once per repetition, the order rotating. */
-	for (unsigned long r = 0; r < reps; r++)
-		for (int i = 0; i < 2 * NR_QB * 2; i++) {
-			int j = (i + r) % (2 * NR_QB * 2);
-			int c = j / (NR_QB * 2), d = j / 2 % NR_QB, k = j % 2;
-
-			qb_one(qb_designs[d], k, n, cpus_list[c], &e[c][d][k][r],
-			       &t[c][d][k][r], &wall);
-		}
-
-	jopen(NULL);
-	jnum("enqueues_per_cpu", n);
-	jnum("reps", reps);
-	jarr_open("rows");
-	for (int c = 0; c < 2; c++)
-		for (int d = 0; d < NR_QB; d++) {
-			jopen(NULL);
-			jstr("design", qb_designs[d]);
-			jnum("cpus", cpus_list[c]);
-			for (int k = 0; k < 2; k++) {
-				char key[64];
-
-				snprintf(key, sizeof(key), "enqueue_ps_counters%d", k);
-				jsummary(key, summarize(e[c][d][k], reps), false);
-				snprintf(key, sizeof(key), "take_ns_counters%d", k);
-				jsummary(key, summarize(t[c][d][k], reps), false);
-			}
-			jratio("ratio_counters_on_over_off", e[c][d][1], e[c][d][0], reps);
-			jratio("ratio_over_spin", e[c][d][1], e[c][0][1], reps);
-			jclose();
-		}
-	jarr_close();
-	jclose();
-	jend();
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} cmds[] = {
+		{ "env", cmd_env },
+		{ "cost", cmd_cost },
+		{ "bursts", cmd_bursts },
+		{ "latency", cmd_latency },
+		{ "wait", cmd_wait },
+		{ "trace", cmd_trace },
+		{ "contend", cmd_contend },
+		{ "exec-time", cmd_exec_time },
+		{ "cpu-time", cmd_cpu_time },
+	};
+
 	if (argc < 2)
-		die("usage: pgtbench cost|cost-async|bursts|latency|contend|price|window|trace|queues|exec-time|cpu-time ...");
+		die("usage: pgtbench env|cost|bursts|latency|wait|trace|contend|exec-time|cpu-time ...");
 	/* stdout is the JSON; keep it whole even when piped. */
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	if (!strcmp(argv[1], "env"))
-		return cmd_env(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "cost"))
-		return cmd_cost(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "cost-async"))
-		return cmd_cost_async(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "bursts"))
-		return cmd_bursts(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "latency"))
-		return cmd_latency(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "contend"))
-		return cmd_contend(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "price"))
-		return cmd_price(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "window"))
-		return cmd_window(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "trace"))
-		return cmd_trace(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "queues"))
-		return cmd_queues(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "exec-time"))
-		return cmd_exec_time(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "cpu-time"))
-		return cmd_cpu_time(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
 	die("unknown command %s", argv[1]);
 	return 1;
 }
