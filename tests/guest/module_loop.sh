@@ -19,12 +19,13 @@ sva_bind() { echo "$1" >$hooks/sva_bind; }
 sys=/sys/kernel/mm/pgtable_free
 tr=/sys/kernel/tracing/instances/module_loop
 out=${VM_EXEC_OUT:-/tmp}
-N=${MODULE_LOOP_CYCLES:-20}
-# Tables the CPA collapse frees per load/unload cycle (seen on every run)
+# Tables the CPA collapse frees per load/unload cycle (seen on every run),
+# and the cycles per part: on 6.12, where there are none, a few show it
 case ${PGTFREE_BASE:-7.3} in
-7.3) per=3 ;;
-*) per=0 ;;
+7.3) per=3 N=10 ;;
+*) per=0 N=3 ;;
 esac
+N=${MODULE_LOOP_CYCLES:-$N}
 
 st() { cat $sys/stats/"$1"; }
 snap() { for f in queued freed pending batches freed_sync invalidations; do eval "$1_$f=$(st $f)"; done; }
@@ -147,7 +148,7 @@ fi
 check "sync: at rest" at_rest
 
 if have_sva; then
-	for mode in async sync; do
+	for mode in async; do
 		echo "# $mode, a fake SVA address space bound: $N cycles"
 		echo $mode >$sys/mode
 		sva_bind 1
