@@ -24,8 +24,15 @@ out=${VM_EXEC_OUT:-/tmp}
 vm=/proc/sys/vm
 mem=/sys/devices/system/memory
 # What each DIMM's cycle does, in order: plain, or HVO with the deferral
-# async, sync, or async with a fake SVA address space bound
-kinds=(${HOTREMOVE_KINDS:-plain,hvo,plain,hvo-sync,hvo-bound})
+# async, sync, or async with a fake SVA address space bound.  6.12's HVO
+# is broken in this guest: freeing the huge pages it optimised reports
+# "Bad page state" (corrupted mapping in tail page), with or without the
+# series, so 6.12 runs plain cycles only.
+case ${PGTFREE_BASE:-7.3} in
+7.3) kinds=plain,hvo,plain,hvo-sync,hvo-bound ;;
+*) kinds=plain,plain ;;
+esac
+kinds=(${HOTREMOVE_KINDS:-$kinds})
 kinds=(${kinds[*]//,/ })
 # PageTables (kB) of the PTE table the optimisation splits a block's
 # vmemmap into: 7.3's pte_alloc_one_kernel() counts kernel tables, 6.12's
@@ -117,14 +124,17 @@ dimms=()
 mapfile -t dimms < <(ls -d /sys/bus/acpi/devices/PNP0C80:* 2>/dev/null)
 check "the guest has DIMMs to remove (${#dimms[@]}; vm-exec --dimms)" test ${#dimms[@]} -ge 1
 check "the kernel has the deferral's sysfs files" test -d $sys
-check "this kernel has the HugeTLB vmemmap optimisation" test -w $vm/hugetlb_optimize_vmemmap
+case " ${kinds[*]} " in
+*" hvo"*) check "this kernel has the HugeTLB vmemmap optimisation" test -w $vm/hugetlb_optimize_vmemmap ;;
+esac
 mkdir -p $tr
 one_cpu
 echo async >$sys/mode
 
+check "as many DIMMs as cycles (${#kinds[@]})" test ${#dimms[@]} -ge ${#kinds[@]}
 i=0
-for dimm in "${dimms[@]}"; do
-	kind=${kinds[$i]:-plain}
+for dimm in "${dimms[@]:0:${#kinds[@]}}"; do
+	kind=${kinds[$i]}
 	i=$((i + 1))
 	blocks=($(blocks_of "$dimm"))
 	nb=${#blocks[@]}
