@@ -40,7 +40,7 @@ endif
 
 .PHONY: help deps kernel-tree export-patches patches-check kernel kernel-debug tool \
 	selftests build run shell vm-exec check check-full bench lint series bisect-check deb trace-recipes \
-	deb-check pgtfree-deb mutation-check build-matrix
+	deb-check pgtfree-deb mutation-check build-matrix real-batches
 
 help:
 	@echo 'make run             build what is missing, boot the kernel, show the feature'
@@ -58,6 +58,7 @@ help:
 	@echo 'make build-matrix    the series on the configurations the kernel test robot tries'
 	@echo 'make mutation-check  the kselftests must fail on kernels with a broken invalidation or batching'
 	@echo 'make trace-recipes   the admin guide'"'"'s perf and bpftrace recipes, run in a guest'
+	@echo 'make real-batches    batches and invalidations of real callers, against the kernel without the series'
 	@echo 'make deb             a Debian kernel package for a real machine (hours)'
 	@echo 'make deb-check       kernel packages of the guest config, built and checked (every base)'
 	@echo 'make pgtfree-deb     a Debian package of pgtfree and its Prometheus timer (build/pgtfree-deb)'
@@ -140,6 +141,11 @@ mutation-check: build
 
 trace-recipes: build
 	@scripts/trace-recipes
+
+# Invalidations and pages held per real workload, window on and off, and
+# the batches of the kernel without the series (counts, across boots)
+real-batches: build
+	@scripts/real-batches
 
 deb: kernel-tree
 	@scripts/deb
