@@ -19,6 +19,10 @@ endif
 LINUX_SOURCE_PIN_6.12 := 6.12.117-1~deb12u1
 LINUX_SOURCE_PIN_7.3 := 7.3.4-1~bpo13+1
 
+# The Debian release make debian-system boots with each base's kernel.
+DEBIAN_SUITE_7.3 := trixie
+DEBIAN_SUITE_6.12 := bookworm
+
 # The scripts derive every path from BASE (scripts/base.sh reads the pins
 # and the bases above); the Makefile only passes BASE on.
 export BASE
@@ -40,7 +44,7 @@ endif
 
 .PHONY: help deps kernel-tree export-patches patches-check kernel kernel-debug tool \
 	selftests build run shell vm-exec check check-full bench lint series bisect-check deb trace-recipes \
-	deb-check pgtfree-deb mutation-check build-matrix real-batches
+	deb-check pgtfree-deb mutation-check build-matrix real-batches debian-system
 
 help:
 	@echo 'make run             build what is missing, boot the kernel, show the feature'
@@ -62,6 +66,8 @@ help:
 	@echo 'make deb             a Debian kernel package for a real machine (hours)'
 	@echo 'make deb-check       kernel packages of the guest config, built and checked (every base)'
 	@echo 'make pgtfree-deb     a Debian package of pgtfree and its Prometheus timer (build/pgtfree-deb)'
+	@echo 'make debian-system   our kernel and pgtfree packages on a Debian system booted with systemd'
+	@echo '                     (every base; DEB_CONFIG=small|debian-vm|debian: the kernel package)'
 	@echo 'make kernel kernel-debug tool selftests   build one part'
 	@echo
 	@echo 'BASE=7.3|6.12 picks the kernel base (default $(word 1,$(BASES))); BASE=$(BASE) now'
@@ -161,3 +167,12 @@ deb-check:
 pgtfree-deb:
 	@DEPS_BASES= scripts/deps
 	@scripts/pgtfree-deb
+
+# The kernel package (DEB_CONFIG=small, the default; debian-vm; debian)
+# and pgtfree's installed with apt on a Debian system that boots them
+# with systemd (trixie for 7.3, bookworm for 6.12), every base or BASE=.
+# Documentation/packaging.md.
+debian-system:
+	@DEPS_BASES="$(ALL_OR_BASE)" scripts/deps
+	@for b in $(ALL_OR_BASE); do $(MAKE) -s kernel-tree BASE=$$b || exit; done
+	@scripts/debian-system --bases "$(ALL_OR_BASE)"
