@@ -44,7 +44,7 @@ endif
 
 .PHONY: help deps kernel-tree export-patches patches-check kernel kernel-debug tool \
 	selftests build run shell vm-exec check check-full bench lint series bisect-check deb trace-recipes \
-	deb-check pgtfree-deb mutation-check build-matrix real-batches debian-system
+	deb-check pgtfree-deb mutation-check build-matrix real-batches debian-system docs
 
 help:
 	@echo 'make run             build what is missing, boot the kernel, show the feature'
@@ -60,7 +60,8 @@ help:
 	@echo 'make series          a review-ready series in build/series'
 	@echo 'make bisect-check    build every step of the series, feature on and off'
 	@echo 'make build-matrix    the series on the configurations the kernel test robot tries'
-	@echo 'make mutation-check  the kselftests must fail on kernels with a broken invalidation or batching'
+	@echo 'make mutation-check  the tests must fail on kernels with the rule broken'
+	@echo 'make docs            the admin guide and ABI of the series, as HTML and man pages (build/BASE/docs)'
 	@echo 'make trace-recipes   the admin guide'"'"'s perf and bpftrace recipes, run in a guest'
 	@echo 'make real-batches    batches and invalidations of real callers, against the kernel without the series'
 	@echo 'make deb             a Debian kernel package for a real machine (hours)'
@@ -148,10 +149,13 @@ mutation-check: build
 trace-recipes: build
 	@scripts/trace-recipes
 
-# Invalidations and pages held per real workload, window on and off, and
-# the batches of the kernel without the series (counts, across boots)
+# Batches and invalidations per real workload, on our kernel and on the
+# kernel without the series (counts, which compare across boots)
 real-batches: build
 	@scripts/real-batches
+
+docs: kernel-tree
+	@DOCS_OUT=$(KBUILD)/docs scripts/docs-check
 
 deb: kernel-tree
 	@scripts/deb
