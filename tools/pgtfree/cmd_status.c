@@ -181,12 +181,12 @@ static void print_prometheus(const struct pgtfree *pf, const struct sample *s)
 /*
  * --check: two readings @interval apart, and a verdict.  What is wrong:
  * pending that does not go while nothing is freed (the work item does
- * not run), pending above two full batches in both readings, OOM events
- * (memory ran out while tables were pending), and sync mode while an
- * address space is bound for SVA (then every free is queued and
- * invalidated nearly alone).
+ * not run), pending above PENDING_HIGH in both readings (the work item
+ * falls behind), OOM events (memory ran out while tables were pending),
+ * and sync mode while an address space is bound for SVA (then sync has
+ * no effect: every free is queued as in async).
  */
-#define BATCH_PAGES	1024	/* the kernel takes the list at this size */
+#define PENDING_HIGH	2048	/* pages; a running work item leaves a few */
 
 static __attribute__((format(printf, 2, 3))) char *
 add_problem(char *list, const char *fmt, ...)
@@ -216,11 +216,11 @@ static char *check_problems(const struct pgtfree *pf, const struct sample *a,
 				   "(look for workqueue lockups in the kernel "
 				   "log; pgtfree drain frees them)", pb,
 				   interval);
-	} else if (pa > 2 * BATCH_PAGES && pb > 2 * BATCH_PAGES) {
+	} else if (pa > PENDING_HIGH && pb > PENDING_HIGH) {
 		size = human_size(pb * (uint64_t)pf->pagesize);
-		list = add_problem(list, "%" PRIu64 " pages (%s) pending, more "
-				   "than two full batches, for %.1f s", pb,
-				   size, interval);
+		list = add_problem(list, "%" PRIu64 " pages (%s) pending for "
+				   "%.1f s, more than %d: the work item falls "
+				   "behind", pb, size, interval, PENDING_HIGH);
 		free(size);
 	}
 	if (b->val[CT_OOM_EVENTS])
@@ -231,10 +231,9 @@ static char *check_problems(const struct pgtfree *pf, const struct sample *a,
 	if (mode && !strcmp(mode, "sync") &&
 	    (b->val[CT_QUEUED] > a->val[CT_QUEUED] ||
 	     b->val[CT_INVALIDATIONS] > a->val[CT_INVALIDATIONS]))
-		list = add_problem(list, "mode sync while an address space is "
-				   "bound for SVA: each free is queued and "
-				   "invalidated nearly alone (pgtfree mode "
-				   "async batches them)");
+		list = add_problem(list, "mode sync has no effect while an "
+				   "address space is bound for SVA: tables "
+				   "are queued and invalidated as in async");
 	return list;
 }
 
