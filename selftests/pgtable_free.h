@@ -8,8 +8,10 @@
 #ifndef PGTABLE_FREE_H
 #define PGTABLE_FREE_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -216,6 +218,30 @@ static inline bool wait_pending_zero(int ms)
 	while (!at_rest() && ms-- > 0)
 		usleep(1000);
 	return at_rest();
+}
+
+/*
+ * Give back what caches hold, so that two counts of free pages compare:
+ * the page cache, and each slab cache's empty slabs and, under KASAN,
+ * its quarantined objects (kmem_cache_shrink() flushes them).
+ */
+static inline void settle_memory(void)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	DIR *dir;
+
+	write_str("/proc/sys/vm/drop_caches", "3");
+	dir = opendir("/sys/kernel/slab");
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", d->d_name);
+		write_str(path, "1");
+	}
+	closedir(dir);
 }
 
 /*
