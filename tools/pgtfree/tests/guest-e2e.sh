@@ -55,7 +55,10 @@ hook()
 }
 
 # module_cycles N: load and unload a module N times, real kernel work that
-# frees kernel page tables (the CPA collapse of the module area on x86)
+# frees kernel page tables: the CPA collapse of the module area (7.3),
+# and the module's 2 MiB vmalloc areas, of small pages and then huge,
+# whose huge mappings replace the PTE tables the small ones left
+# (pmd_free_pte_page(); the only real caller of the two on 6.12)
 vmalloc_ko=
 for k in "${PGTFREE_BUILD:-/nonexistent}"/kernel "${PGTFREE_BUILD:-/nonexistent}"/kernel-debug; do
 	f=$k/modroot/lib/modules/$(uname -r)/kernel/lib/test_vmalloc.ko
@@ -67,8 +70,8 @@ module_cycles()
 
 	for ((i = 0; i < $1; i++)); do
 		# it runs one short test and refuses to stay loaded
-		insmod "$vmalloc_ko" run_test_mask=1 test_loop_count=1 \
-			nr_threads=1 2>/dev/null
+		insmod "$vmalloc_ko" run_test_mask=1 test_loop_count=20 \
+			nr_threads=1 nr_pages=512 use_huge=$((i % 2)) 2>/dev/null
 	done
 }
 as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
