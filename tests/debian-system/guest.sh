@@ -57,7 +57,7 @@ mode_sample() { echo "pgtable_free_mode{mode=\"$1\"} 1"; }
 PGTFREE_MOVING="pgtable_free_queued_pages_total pgtable_free_freed_sync_pages_total"
 # pgtfree's status: the mode in the table's first row, and in its JSON
 pgtfree_table_mode() { "$PGTFREE" | awk 'NR == 1 && $1 != "MODE" { exit 1 } NR == 2 { print $1 }'; }
-pgtfree_json_mode() { "$PGTFREE" -J | jq -er '.pgtfree[0] | select((.queued | type) == "number" and (.freed | type) == "number") | .mode'; }
+pgtfree_json_mode() { "$PGTFREE" -J | jq -er '.pgtfree[0] | select((.freed | type) == "number" and (.pending | type) == "number") | .mode'; }
 # pgtfree top -J: frees in all and the callers, "CALLER FREES" a line
 top_frees() { jq -r '[.callers[].frees] | add // 0' "$1"; }
 top_callers() { jq -r '.callers[] | "\(.caller) \(.frees)"' "$1"; }
