@@ -397,20 +397,18 @@ static long reserve_memory(long keep_mb)
 	return n;
 }
 
-/*
- * Allocate memory until the OOM killer ends us.  MAP_POPULATE faults it in
- * within the kernel: touched from user space, the hog's own code would be
- * reclaimed and faulted back from the 9p root at every step, and reclaim,
- * always making that little progress, could hold off the OOM for minutes.
- */
+/* Allocate and touch memory until the OOM killer ends us. */
 static void memory_hog(void)
 {
-	size_t half = (size_t)sysconf(_SC_PHYS_PAGES) / 2 * sysconf(_SC_PAGESIZE);
-
 	write_str("/proc/self/oom_score_adj", "1000");
-	for (;;)
-		mmap(NULL, half, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	for (;;) {
+		char *p = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			continue;
+		memset(p, 0x5a, 16 << 20);
+	}
 }
 
 /*
