@@ -103,6 +103,34 @@ static void *free_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * A free worker on each of @n CPUs for @seconds, then @stop set (it stops
+ * the caller's other workers too).  Returns the tables freed, -1 if a
+ * worker could not start.
+ */
+static long run_free_workers(struct __test_metadata *_metadata,
+			     struct worker *w, int n, bool *stop, int seconds)
+{
+	long tables = 0;
+	int i, started;
+
+	for (started = 0; started < n; started++) {
+		w[started] = (struct worker){ .cpu = started, .stop = stop };
+		if (pthread_create(&w[started].thread, NULL, free_worker,
+				   &w[started]))
+			break;
+	}
+	if (started == n)
+		sleep(seconds);
+	flag_set(stop, true);
+	for (i = 0; i < started; i++) {
+		pthread_join(w[i].thread, NULL);
+		EXPECT_EQ(0, w[i].err) TH_LOG("cpu %d", i);
+		tables += w[i].tables;
+	}
+	return started == n ? tables : -1;
+}
+
 /* Flip the mode, drain, and toggle hold, until told to stop. */
 static void *control_worker(void *arg)
 {
@@ -129,7 +157,7 @@ static void *control_worker(void *arg)
 TEST_F_TIMEOUT(stress, all_cpus_with_control, 600)
 {
 	const char *env = getenv("PGTABLE_FREE_STRESS_SECONDS");
-	int seconds = env ? atoi(env) : 60, n = ncpus(), i;
+	int seconds = env ? atoi(env) : 60, n = ncpus();
 	long queued0, freed0, sync0, free_before, free_after, tables = 0;
 	struct worker w[64], ctl = { 0 };
 	bool stop = false;
@@ -146,17 +174,8 @@ TEST_F_TIMEOUT(stress, all_cpus_with_control, 600)
 	start = now();
 	ctl.stop = &stop;
 	ASSERT_EQ(0, pthread_create(&ctl.thread, NULL, control_worker, &ctl));
-	for (i = 0; i < n; i++) {
-		w[i] = (struct worker){ .cpu = i, .stop = &stop };
-		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL, free_worker, &w[i]));
-	}
-	sleep(seconds);
-	flag_set(&stop, true);
-	for (i = 0; i < n; i++) {
-		pthread_join(w[i].thread, NULL);
-		EXPECT_EQ(0, w[i].err) TH_LOG("cpu %d", i);
-		tables += w[i].tables;
-	}
+	tables = run_free_workers(_metadata, w, n, &stop, seconds);
+	ASSERT_LE(0, tables);
 	pthread_join(ctl.thread, NULL);
 	EXPECT_EQ(0, ctl.err);
 
@@ -242,7 +261,7 @@ static long reserve_memory(long keep_mb);
 TEST_F_TIMEOUT(stress, sva_bind_races, 600)
 {
 	const char *env = getenv("PGTABLE_FREE_RACE_SECONDS");
-	int seconds = env ? atoi(env) : 20, n = ncpus(), i, status;
+	int seconds = env ? atoi(env) : 20, n = ncpus(), status;
 	struct worker w[64], binder = { 0 }, drainer = { 0 }, oomer = { 0 };
 	long queued0, freed0, sync0, tables = 0;
 	bool stop = false, unbind = false;
@@ -267,17 +286,8 @@ TEST_F_TIMEOUT(stress, sva_bind_races, 600)
 	ASSERT_EQ(0, pthread_create(&binder.thread, NULL, bind_worker, &binder));
 	ASSERT_EQ(0, pthread_create(&drainer.thread, NULL, drain_worker, &drainer));
 	ASSERT_EQ(0, pthread_create(&oomer.thread, NULL, oom_worker, &oomer));
-	for (i = 0; i < n; i++) {
-		w[i] = (struct worker){ .cpu = i, .stop = &stop };
-		ASSERT_EQ(0, pthread_create(&w[i].thread, NULL, free_worker, &w[i]));
-	}
-	sleep(seconds);
-	flag_set(&stop, true);
-	for (i = 0; i < n; i++) {
-		pthread_join(w[i].thread, NULL);
-		EXPECT_EQ(0, w[i].err) TH_LOG("cpu %d", i);
-		tables += w[i].tables;
-	}
+	tables = run_free_workers(_metadata, w, n, &stop, seconds);
+	ASSERT_LE(0, tables);
 	pthread_join(drainer.thread, NULL);
 	pthread_join(oomer.thread, NULL);
 	EXPECT_EQ(0, drainer.err);
