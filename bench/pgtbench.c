@@ -711,18 +711,27 @@ static const char *const bv_name[NR_B] = {
  * the same with the work item held off and one drain (one batch: the
  * floor), and sync with nothing bound (freed at once, no batch).
  */
+/* "REPS SIZE...": the repetitions and the burst sizes; returns how many sizes. */
+static int reps_and_sizes(int argc, char **argv, const char *usage,
+			  unsigned long *reps, unsigned long **sizes)
+{
+	int n = argc - 2;
+
+	if (argc < 3)
+		die("%s", usage);
+	*reps = arg_reps(argv[1], "REPS");
+	*sizes = zalloc(n, sizeof(**sizes));
+	for (int i = 0; i < n; i++)
+		(*sizes)[i] = arg_frees(argv[2 + i], "SIZE");
+	return n;
+}
+
 static int cmd_bursts(int argc, char **argv)
 {
 	unsigned long reps, *sizes, errors0;
 	int nsizes, pending_fd;
 
-	if (argc < 3)
-		die("usage: bursts REPS SIZE...");
-	reps = arg_reps(argv[1], "REPS");
-	nsizes = argc - 2;
-	sizes = zalloc(nsizes, sizeof(*sizes));
-	for (int i = 0; i < nsizes; i++)
-		sizes[i] = arg_frees(argv[2 + i], "SIZE");
+	nsizes = reps_and_sizes(argc, argv, "usage: bursts REPS SIZE...", &reps, &sizes);
 
 	reset_state();
 	need_sva_hooks();
@@ -998,13 +1007,7 @@ static int cmd_wait(int argc, char **argv)
 	unsigned long reps, *sizes;
 	int nsizes;
 
-	if (argc < 3)
-		die("usage: wait REPS SIZE...");
-	reps = arg_reps(argv[1], "REPS");
-	nsizes = argc - 2;
-	sizes = zalloc(nsizes, sizeof(*sizes));
-	for (int i = 0; i < nsizes; i++)
-		sizes[i] = arg_frees(argv[2 + i], "SIZE");
+	nsizes = reps_and_sizes(argc, argv, "usage: wait REPS SIZE...", &reps, &sizes);
 
 	reset_state();
 	instance_open();
