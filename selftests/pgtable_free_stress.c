@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -246,8 +247,7 @@ static void *oom_worker(void *arg)
 	return NULL;
 }
 
-static void memory_hog(void);
-static long reserve_memory(long keep_mb);
+static int real_oom(struct __test_metadata *_metadata, int *decoys_killed);
 
 /*
  * SVA binds and unbinds race frees in sync mode, drains and the OOM
@@ -261,11 +261,10 @@ static long reserve_memory(long keep_mb);
 TEST_F_TIMEOUT(stress, sva_bind_races, 600)
 {
 	const char *env = getenv("PGTABLE_FREE_RACE_SECONDS");
-	int seconds = env ? atoi(env) : 20, n = ncpus(), status;
+	int seconds = env ? atoi(env) : 20, n = ncpus(), status, decoys;
 	struct worker w[64], binder = { 0 }, drainer = { 0 }, oomer = { 0 };
 	long queued0, freed0, sync0, tables = 0;
 	bool stop = false, unbind = false;
-	pid_t hog;
 
 	if (!have_fake_sva())
 		SKIP(return, "no fake SVA binding (CONFIG_IOMMU_SVA is off)");
@@ -296,13 +295,7 @@ TEST_F_TIMEOUT(stress, sva_bind_races, 600)
 	/* A real OOM while the binds go on and tables are held. */
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 128));
 	tables += 128;
-	reserve_memory(96);
-	hog = fork();
-	ASSERT_GE(hog, 0);
-	if (!hog)
-		memory_hog();
-	ASSERT_EQ(hog, waitpid(hog, &status, 0));
-	write_str("/proc/sys/vm/nr_hugepages", "0");
+	status = real_oom(_metadata, &decoys);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("the hog was not OOM-killed (status 0x%x)", status);
 	flag_set(&unbind, true);
@@ -318,9 +311,10 @@ TEST_F_TIMEOUT(stress, sva_bind_races, 600)
 			  (stat_read(FREED_SYNC) - sync0));
 	EXPECT_EQ(stat_read(QUEUED) - queued0, stat_read(FREED) - freed0);
 	TH_LOG("%.0f s: %ld tables (%ld queued, %ld at once), %ld binds and unbinds, "
-	       "%ld drains, %ld sysrq OOMs",
+	       "%ld drains, %ld sysrq OOMs, %d decoys OOM-killed after the hog",
 	       (double)seconds, tables, stat_read(QUEUED) - queued0,
-	       stat_read(FREED_SYNC) - sync0, binder.ops, drainer.ops, oomer.ops);
+	       stat_read(FREED_SYNC) - sync0, binder.ops, drainer.ops, oomer.ops,
+	       decoys);
 }
 
 static bool hotplug_stop;
@@ -407,10 +401,16 @@ static long reserve_memory(long keep_mb)
 	return n;
 }
 
-/* Allocate and touch memory until the OOM killer ends us. */
+/*
+ * Allocate memory until the OOM killer ends us.  Locked, the hog's own
+ * code stays in memory and its pages are populated in the kernel: else
+ * reclaim evicts the code, faults it back from the 9p root at every step
+ * and holds the OOM off for minutes under TCG.
+ */
 static void memory_hog(void)
 {
 	write_str("/proc/self/oom_score_adj", "1000");
+	mlockall(MCL_CURRENT | MCL_FUTURE);
 	for (;;) {
 		char *p = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -419,6 +419,55 @@ static void memory_hog(void)
 			continue;
 		memset(p, 0x5a, 16 << 20);
 	}
+}
+
+static void decoy(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	write_str("/proc/self/oom_score_adj", "1000");
+	for (;;)
+		pause();
+}
+
+#define DECOYS 8
+
+/*
+ * A real OOM: a hog fills what reserve_memory() leaves until the OOM
+ * killer takes it.  exit_mmap() hides the dying hog from the OOM killer
+ * before it frees the pages its mmu_gather still holds (up to 10,000), and
+ * an allocation in that gap starts another OOM; the decoys, next in line
+ * after the hog (same oom_score_adj, a few pages each), take those kills
+ * rather than the test or its runner.  Returns the hog's wait status and
+ * in @decoys_killed how many decoys the OOM killer took.
+ */
+static int real_oom(struct __test_metadata *_metadata, int *decoys_killed)
+{
+	pid_t decoys[DECOYS], hog;
+	int i, status, hog_status;
+
+	for (i = 0; i < DECOYS; i++) {
+		decoys[i] = fork();
+		ASSERT_GE(decoys[i], 0);
+		if (!decoys[i])
+			decoy();
+	}
+	TH_LOG("%ld huge pages reserved, the hog fills the rest",
+	       reserve_memory(96));
+	hog = fork();
+	ASSERT_GE(hog, 0);
+	if (!hog)
+		memory_hog();
+	ASSERT_EQ(hog, waitpid(hog, &hog_status, 0));
+	write_str("/proc/sys/vm/nr_hugepages", "0");
+
+	*decoys_killed = 0;
+	for (i = 0; i < DECOYS; i++) {
+		kill(decoys[i], SIGTERM);
+		ASSERT_EQ(decoys[i], waitpid(decoys[i], &status, 0));
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+			(*decoys_killed)++;
+	}
+	return hog_status;
 }
 
 /*
@@ -430,8 +479,7 @@ TEST_F_TIMEOUT(stress, real_oom_frees_held_pages, 300)
 	long pending, oom0, events0, freed0;
 	char want[128];
 	bool seen = false;
-	int kmsg, status;
-	pid_t hog;
+	int kmsg, status, decoys;
 
 	ASSERT_EQ(0, write_str(HOOKS "hold", "1"));
 	ASSERT_EQ(0, hook(HOOKS "alloc_free", 128));
@@ -444,13 +492,9 @@ TEST_F_TIMEOUT(stress, real_oom_frees_held_pages, 300)
 	kmsg = kmsg_open();
 	ASSERT_GE(kmsg, 0);
 
-	TH_LOG("%ld huge pages reserved, the hog fills the rest", reserve_memory(96));
-	hog = fork();
-	ASSERT_GE(hog, 0);
-	if (!hog)
-		memory_hog();
-	ASSERT_EQ(hog, waitpid(hog, &status, 0));
-	write_str("/proc/sys/vm/nr_hugepages", "0");
+	status = real_oom(_metadata, &decoys);
+	if (decoys)
+		TH_LOG("%d decoys OOM-killed after the hog", decoys);
 	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("the hog was not OOM-killed (status 0x%x)", status);
 
