@@ -306,7 +306,6 @@ static inline void warm_up(void)
 	usleep(200000);
 }
 
-/* The kernel log from now on, to look for a line later. */
 /*
  * Run the OOM killer through sysrq, with a child that asked to be its
  * victim: 0 once the OOM killer killed it, -1 if it could not be set up or
@@ -346,6 +345,7 @@ static inline int sysrq_oom(void)
 	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? 0 : -1;
 }
 
+/* The kernel log from now on, to look for a line later. */
 static inline int kmsg_open(void)
 {
 	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
