@@ -282,14 +282,14 @@ use)
 	before=$(cat $sysfs/stats/queued)
 	modloop 8 >"$log.loop" 2>&1 &
 	loop=$!
-	"$PGTFREE" top -d 5 -J >"$log.top" 2>"$log.toperr"
+	timeout 60 "$PGTFREE" top -d 5 -n 1 -J >"$log.top" 2>"$log.toperr"
 	toprc=$?
 	wait $loop
 	looprc=$?
 	top_callers "$log.top" 2>/dev/null | diag
 	echo "loop of $(loop_module): queued $before -> $(cat $sysfs/stats/queued)" | diag
 	t "the module load/unload loop ran ($(loop_module))" bash -c "[ $looprc = 0 ] || { cat '$log.loop'; false; }"
-	t "pgtfree top -d 5 during the loop: exit 0, JSON, no event lost or malformed" top_ok
+	t "pgtfree top -d 5 -n 1 during the loop: exit 0, JSON, no event lost or malformed" top_ok
 	if [ "$MODULE_FREES" = 1 ]; then
 		t "pgtfree top names the CPA path of the module loads (change_page_attr_set_clr, cpa_*), with frees" top_names_cpa
 	fi
