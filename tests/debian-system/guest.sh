@@ -148,11 +148,14 @@ status_async() { "$PGTFREE" && [ "$(pgtfree_table_mode)" = async ]; }
 json_async() { "$PGTFREE" -J && [ "$(pgtfree_json_mode)" = async ]; }
 set_mode() { local m; m=$("$PGTFREE" mode "$1") || return 1; echo "$m"; [ "$m" = "$1" ]; }
 
-# A module load/unload loop, with the first of these the kernel has
+# A module load/unload loop, with the first of these the kernel has as a
+# module, not built in (6.12's small kernel has sit built in; both small
+# kernels have test_module, CONFIG_TEST_LKM)
 loop_module() {
-	local m
-	for m in dummy sit; do
-		modinfo "$m" >/dev/null 2>&1 && { echo "$m"; return 0; }
+	local m f
+	for m in dummy sit test_module; do
+		f=$(modinfo -F filename "$m" 2>/dev/null) || continue
+		[[ $f == *.ko* ]] && { echo "$m"; return 0; }
 	done
 	return 1
 }
