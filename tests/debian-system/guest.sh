@@ -30,7 +30,8 @@ set -u
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 share=/run/debian-system
-# STEP, BASE, REL (the kernel package's release), KERNEL_DEBS, PGTFREE_DEB
+# STEP, BASE, REL (the kernel package's release), BOOTED_REL (the running
+# kernel's: the small package's on the installer boots), KERNEL_DEBS, PGTFREE_DEB
 # (file names in /root/debs; no PGTFREE_DEB with --lsmod), BOOTED
 # (installer|installed),
 # MODULE_FREES (1 where a module load frees kernel page tables: 7.3)
@@ -104,7 +105,7 @@ start() {
 }
 
 # ---- the boot: the kernel the host meant, multi-user.target, no failure
-booted_rel() { echo "uname -r: $(uname -r)"; [ "$(uname -r)" = "$REL" ]; }
+booted_rel() { echo "uname -r: $(uname -r)"; [ "$(uname -r)" = "${BOOTED_REL:-$REL}" ]; }
 # bzimage_version FILE: the version string in a bzImage's setup header
 bzimage_version() {
 	local off
@@ -128,7 +129,7 @@ none_failed() {
 	[ -z "$f" ] || { echo "$f"; return 1; }
 }
 boot_checks() {
-	t "booted $REL ($(uname -v))" booted_rel
+	t "booted ${BOOTED_REL:-$REL} ($(uname -v))" booted_rel
 	if [ "$BOOTED" = installed ]; then
 		t "booted /boot/vmlinuz-$REL of the root, as a boot loader would (BOOT_IMAGE)" \
 			grep -qw "BOOT_IMAGE=/boot/vmlinuz-$REL" /proc/cmdline
