@@ -105,7 +105,7 @@ start() {
 }
 
 # ---- the boot: the kernel the host meant, multi-user.target, no failure
-booted_rel() { echo "uname -r: $(uname -r)"; [ "$(uname -r)" = "${BOOTED_REL:-$REL}" ]; }
+booted_rel() { echo "uname -r: $(uname -r)"; [ "$(uname -r)" = "$BOOTED_REL" ]; }
 # bzimage_version FILE: the version string in a bzImage's setup header
 bzimage_version() {
 	local off
@@ -129,7 +129,7 @@ none_failed() {
 	[ -z "$f" ] || { echo "$f"; return 1; }
 }
 boot_checks() {
-	t "booted ${BOOTED_REL:-$REL} ($(uname -v))" booted_rel
+	t "booted $BOOTED_REL ($(uname -v))" booted_rel
 	if [ "$BOOTED" = installed ]; then
 		t "booted /boot/vmlinuz-$REL of the root, as a boot loader would (BOOT_IMAGE)" \
 			grep -qw "BOOT_IMAGE=/boot/vmlinuz-$REL" /proc/cmdline
