@@ -258,8 +258,15 @@ install)
 	# shellcheck disable=SC2086 # the packages, one word each
 	t "apt install $(echo $debs) prometheus-node-exporter" apt_ install $debs prometheus-node-exporter
 	t "the packages are installed" all_installed "linux-image-$REL" ${PGTFREE_DEB:+pgtfree} prometheus-node-exporter
-	t "/boot has vmlinuz, System.map and config of $REL" \
-		test -f "/boot/vmlinuz-$REL" -a -f "/boot/System.map-$REL" -a -f "/boot/config-$REL"
+	if [ -n "${PGTFREE_DEB:-}" ]; then
+		t "/boot has vmlinuz, System.map and config of $REL" \
+			test -f "/boot/vmlinuz-$REL" -a -f "/boot/System.map-$REL" -a -f "/boot/config-$REL"
+	else
+		# Debian's 7.x packages keep them in linux-base-REL, not /boot
+		t "/boot has vmlinuz of $REL; System.map and config are in /boot or /usr/lib/modules/$REL" \
+			bash -c "test -f /boot/vmlinuz-$REL && for f in System.map config; do
+				test -f /boot/\$f-$REL -o -f /usr/lib/modules/$REL/\$f || exit; done"
+	fi
 	t "initramfs-tools' hook made /boot/initrd.img-$REL, with the 9p boot script" \
 		bash -c "lsinitramfs /boot/initrd.img-$REL | grep -x 'scripts/9p'"
 	t "/lib/modules/$REL has its module index" test -s "/lib/modules/$REL/modules.dep"
